@@ -1,0 +1,8 @@
+"""``python -m companion`` runs the ``companion-agent`` console script."""
+
+from __future__ import annotations
+
+from companion.app.cli import main
+
+if __name__ == "__main__":
+    raise SystemExit(main())

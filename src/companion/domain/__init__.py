@@ -1,0 +1,1 @@
+"""The domain: pure models, validators, scoring and rules. No I/O, no SDKs."""

@@ -1,0 +1,96 @@
+"""The domain's errors: every failure a caller of companion can tell apart.
+
+Adapters translate SDK and driver errors into these at the boundary
+(``raise StoreUnavailable(...) from exc``, or ``from None`` where the original message
+could carry a secret). Messages never contain secrets.
+
+Hierarchy::
+
+    CompanionError
+    ├── InvalidInput                 bad input at a boundary (UUID, size, argument, file)
+    │   └── InvalidUserId            not a UUID (or a name that cannot map to one)
+    ├── AccessDenied                 the write guard refused: not this session's user
+    ├── NotFound                     a memory, profile or session that does not exist
+    ├── Conflict                     a write clashes with what is stored (duplicate id or key)
+    ├── ConfigurationError           settings that cannot work together
+    ├── StoreError                   a storage backend failed
+    │   ├── StoreUnavailable         it cannot be reached now (retry later)
+    │   └── SchemaError              its schema is newer/unknown or a migration failed
+    ├── EmbeddingError               the embedding model failed
+    │   ├── ModelUnavailable         weights missing or unreadable (the message says how to get them)
+    │   └── EmbeddingModelMismatch   vectors from two models mixed in one search
+    ├── ChatModelError               the chat model failed
+    │   └── ChatModelUnavailable     it cannot be reached now (the app falls back to offline)
+    ├── CacheError                   the cache backend failed
+    └── SpeechError                  speech synthesis failed
+"""
+
+from __future__ import annotations
+
+
+class CompanionError(Exception):
+    """Base of every error companion raises on purpose."""
+
+
+class InvalidInput(CompanionError, ValueError):
+    """Input rejected at a boundary; nothing was written."""
+
+
+class InvalidUserId(InvalidInput):
+    """A user id that is not a UUID (and not a usable name)."""
+
+
+class AccessDenied(CompanionError, PermissionError):
+    """The session tried to read or write another user's data."""
+
+
+class NotFound(CompanionError, LookupError):
+    """The requested object does not exist (for this user)."""
+
+
+class Conflict(CompanionError):
+    """A write clashes with what is stored: a duplicate id, or a key already in use."""
+
+
+class ConfigurationError(CompanionError):
+    """Settings that cannot work, e.g. a malformed URL or a missing companion key."""
+
+
+class StoreError(CompanionError):
+    """A storage backend failed."""
+
+
+class StoreUnavailable(StoreError):
+    """The storage backend cannot be reached or is locked; the operation may be retried."""
+
+
+class SchemaError(StoreError):
+    """The stored schema is unknown (newer than this code) or a migration failed."""
+
+
+class EmbeddingError(CompanionError):
+    """The embedding model failed."""
+
+
+class ModelUnavailable(EmbeddingError):
+    """The embedding model's weights are missing or unreadable."""
+
+
+class EmbeddingModelMismatch(EmbeddingError):
+    """Vectors from different embedding models were mixed; run `memories reindex`."""
+
+
+class ChatModelError(CompanionError):
+    """The chat model failed."""
+
+
+class ChatModelUnavailable(ChatModelError):
+    """The chat model cannot be reached now."""
+
+
+class CacheError(CompanionError):
+    """The cache backend failed."""
+
+
+class SpeechError(CompanionError):
+    """Speech synthesis failed."""

@@ -1,0 +1,171 @@
+"""Validators for everything that crosses a boundary, and the session write guard."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from companion.domain.errors import AccessDenied, InvalidInput, InvalidUserId
+from companion.domain.models import MemoryCandidate
+
+# Names map to stable UUIDs in this namespace, so `--user ada` is the same user on every
+# machine and in every version.
+USER_NAMESPACE = UUID("6f1c3d52-1f5e-4b7e-9a57-2f3c8a1d0b11")
+
+MAX_MEMORY_TEXT = 4_000
+MAX_KEY = 120
+MAX_USER_NAME = 64
+MAX_QUERY = 2_000
+MAX_TURN_TEXT = 10_000
+MIN_IMPORTANCE = 1
+MAX_IMPORTANCE = 10
+
+_NAME_RE = re.compile(r"^[\w][\w .'-]*$", re.UNICODE)
+_KEY_RE = re.compile(r"^[a-z0-9_]+(?:[.:][a-z0-9_]+)*$")
+
+
+def parse_uuid(value: object, *, what: str = "id") -> UUID:
+    """Return ``value`` as a UUID, or raise InvalidInput naming ``what``."""
+    if isinstance(value, UUID):
+        return value
+    if not isinstance(value, str):
+        raise InvalidInput(f"{what} must be a UUID string, got {type(value).__name__}")
+    text = value.strip()
+    try:
+        parsed = UUID(text)
+    except ValueError:
+        shown = text if len(text) <= 40 else text[:37] + "..."
+        raise InvalidInput(f"{what} is not a valid UUID: {shown!r}") from None
+    return parsed
+
+
+def parse_user_id(value: object) -> UUID:
+    """Return a user id given as a UUID (object or string)."""
+    try:
+        return parse_uuid(value, what="user id")
+    except InvalidInput as exc:
+        raise InvalidUserId(str(exc)) from None
+
+
+def user_id_for_name(name: str) -> UUID:
+    """Map a user name to a stable UUID (case- and space-insensitive)."""
+    normalized = normalize_name(name)
+    return uuid.uuid5(USER_NAMESPACE, normalized.casefold())
+
+
+def normalize_name(name: str) -> str:
+    """Validate a user name and return it trimmed, NFC-normalized, single-spaced."""
+    if not isinstance(name, str):
+        raise InvalidUserId("user name must be a string")
+    text = " ".join(unicodedata.normalize("NFC", name).split())
+    if not text:
+        raise InvalidUserId("user name is empty")
+    if len(text) > MAX_USER_NAME:
+        raise InvalidUserId(f"user name is longer than {MAX_USER_NAME} characters")
+    if not _NAME_RE.match(text):
+        raise InvalidUserId(
+            "user name may hold letters, digits, spaces and . ' - _ only; "
+            "or pass a UUID"
+        )
+    return text
+
+
+def resolve_user_ref(ref: str) -> tuple[UUID, str | None]:
+    """Resolve a `--user` value: a UUID as itself, anything else as a name.
+
+    Returns the user id and the name it was derived from (``None`` for a UUID).
+    """
+    if not isinstance(ref, str):
+        raise InvalidUserId("user must be a UUID or a name")
+    stripped = ref.strip()
+    if _looks_like_uuid(stripped):
+        return parse_user_id(stripped), None
+    name = normalize_name(stripped)
+    return user_id_for_name(name), name
+
+
+def _looks_like_uuid(text: str) -> bool:
+    hexdigits = text.replace("-", "").removeprefix("urn:uuid:").strip("{}")
+    return len(hexdigits) == 32 and all(c in "0123456789abcdefABCDEF" for c in hexdigits)
+
+
+def validate_text(text: object, *, what: str, max_length: int) -> str:
+    """Return ``text`` stripped, rejecting non-strings, empty text and oversize text."""
+    if not isinstance(text, str):
+        raise InvalidInput(f"{what} must be text, got {type(text).__name__}")
+    stripped = text.strip()
+    if not stripped:
+        raise InvalidInput(f"{what} is empty")
+    if len(stripped) > max_length:
+        raise InvalidInput(f"{what} is longer than {max_length} characters ({len(stripped)})")
+    if "\x00" in stripped:
+        raise InvalidInput(f"{what} contains a NUL character")
+    return stripped
+
+
+def validate_importance(value: object) -> int:
+    """Return an importance in 1..10, rejecting anything else (bools included)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInput(f"importance must be an integer from 1 to 10, got {value!r}")
+    if not MIN_IMPORTANCE <= value <= MAX_IMPORTANCE:
+        raise InvalidInput(f"importance must be from 1 to 10, got {value}")
+    return value
+
+
+def validate_key(key: object) -> str | None:
+    """Return a memory key (dotted lower-case slug) or ``None``."""
+    if key is None:
+        return None
+    if not isinstance(key, str) or len(key) > MAX_KEY or not _KEY_RE.match(key):
+        raise InvalidInput(
+            f"memory key must be a dotted lower-case slug of at most {MAX_KEY} characters"
+        )
+    return key
+
+
+def validate_candidate(candidate: MemoryCandidate) -> MemoryCandidate:
+    """Check a proposed memory before anything is written."""
+    text = validate_text(candidate.text, what="memory text", max_length=MAX_MEMORY_TEXT)
+    value = (
+        None
+        if candidate.value is None
+        else validate_text(candidate.value, what="memory value", max_length=MAX_MEMORY_TEXT)
+    )
+    return MemoryCandidate(
+        category=candidate.category,
+        text=text,
+        importance=validate_importance(candidate.importance),
+        key=validate_key(candidate.key),
+        value=value,
+    )
+
+
+def require_aware(moment: datetime, *, what: str = "time") -> datetime:
+    """Reject naive datetimes: every stored time is timezone-aware."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise InvalidInput(f"{what} must be timezone-aware")
+    return moment
+
+
+@dataclass(frozen=True, slots=True)
+class SessionScope:
+    """The write guard: a session reads and writes only its own user's data."""
+
+    user_id: UUID
+
+    def can_write_for_current_user(self, user_id: object) -> bool:
+        """True when ``user_id`` is this session's user (a malformed id is never)."""
+        try:
+            return parse_user_id(user_id) == self.user_id
+        except InvalidUserId:
+            return False
+
+    def require(self, user_id: object) -> UUID:
+        """Return ``user_id`` as a UUID if it is this session's user, else raise."""
+        if not self.can_write_for_current_user(user_id):
+            raise AccessDenied("this session may only read and write its own user's data")
+        return self.user_id

@@ -1,0 +1,33 @@
+"""The ChatModel port: the model that writes replies and extracts memories."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Protocol
+
+from companion.domain.models import ChatRequest, MemoryCandidate
+
+
+class ChatModel(Protocol):
+    """Writes the companion's replies and proposes memories from what a user said.
+
+    Failures raise :class:`~companion.domain.errors.ChatModelError`
+    (:class:`~companion.domain.errors.ChatModelUnavailable` when it cannot be reached).
+    """
+
+    @property
+    def name(self) -> str:
+        """The model's name, for logs and stats."""
+        ...
+
+    async def reply(self, request: ChatRequest) -> str:
+        """The whole reply to the last user message."""
+        ...
+
+    def stream_reply(self, request: ChatRequest) -> AsyncIterator[str]:
+        """The reply as it is written, in pieces."""
+        ...
+
+    async def extract_memories(self, text: str) -> list[MemoryCandidate]:
+        """Memories worth keeping from one user utterance (possibly none)."""
+        ...
