@@ -10,7 +10,6 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from types import MappingProxyType
 from uuid import UUID
 
 import numpy as np
@@ -18,7 +17,6 @@ import numpy.typing as npt
 
 Vector = npt.NDArray[np.float32]
 
-_EMPTY: Mapping[str, str] = MappingProxyType({})
 
 
 class MemoryCategory(enum.StrEnum):
@@ -97,7 +95,7 @@ class Memory:
     value: str | None = None
     last_accessed_at: datetime | None = None
     access_count: int = 0
-    metadata: Mapping[str, str] = field(default=_EMPTY, compare=False)
+    metadata: Mapping[str, str] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +153,7 @@ class UserProfile:
     display_name: str | None = None
     interests: tuple[str, ...] = ()
     goals: tuple[str, ...] = ()
-    preferences: Mapping[str, str] = field(default=_EMPTY, compare=False)
+    preferences: Mapping[str, str] = field(default_factory=dict, compare=False)
     language: str | None = None
     notes: str | None = None
     last_seen_at: datetime | None = None
