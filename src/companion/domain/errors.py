@@ -17,7 +17,7 @@ Hierarchy::
     │   ├── StoreUnavailable         it cannot be reached now (retry later)
     │   └── SchemaError              its schema is newer/unknown or a migration failed
     ├── EmbeddingError               the embedding model failed
-    │   ├── ModelUnavailable         weights missing or unreadable (the message says how to get them)
+    │   ├── ModelUnavailable         weights missing or unreadable (says how to get them)
     │   └── EmbeddingModelMismatch   vectors from two models mixed in one search
     ├── ChatModelError               the chat model failed
     │   └── ChatModelUnavailable     it cannot be reached now (the app falls back to offline)

@@ -18,7 +18,6 @@ import numpy.typing as npt
 Vector = npt.NDArray[np.float32]
 
 
-
 class MemoryCategory(enum.StrEnum):
     """What kind of thing a memory records."""
 

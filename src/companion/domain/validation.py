@@ -68,8 +68,7 @@ def normalize_name(name: str) -> str:
         raise InvalidUserId(f"user name is longer than {MAX_USER_NAME} characters")
     if not _NAME_RE.match(text):
         raise InvalidUserId(
-            "user name may hold letters, digits, spaces and . ' - _ only; "
-            "or pass a UUID"
+            "user name may hold letters, digits, spaces and . ' - _ only; or pass a UUID"
         )
     return text
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
@@ -49,7 +50,7 @@ class MemoryStore(Protocol):
         category: MemoryCategory | None = None,
         limit: int | None = None,
         offset: int = 0,
-    ) -> list[Memory]:
+    ) -> builtins.list[Memory]:
         """This user's memories, newest first (by update time, then id)."""
         ...
 
@@ -61,7 +62,7 @@ class MemoryStore(Protocol):
         """Delete one memory; True if it existed."""
         ...
 
-    async def candidates(self, user_id: UUID, query: MemoryQuery) -> list[Candidate]:
+    async def candidates(self, user_id: UUID, query: MemoryQuery) -> builtins.list[Candidate]:
         """Propose up to ``query.limit`` memories by lexical match and up to as many by
         vector similarity (merged: one Candidate per memory, carrying both signals)."""
         ...

@@ -1,0 +1,72 @@
+"""InMemoryCache: an in-process TTL + LRU cache with a bounded number of entries."""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+
+from companion.domain.errors import InvalidInput
+from companion.ports.cache import Cache
+
+
+class InMemoryCache(Cache):
+    """Least-recently-used eviction beyond ``max_entries``; entries expire after their TTL.
+
+    Single event loop use: every operation is synchronous under the hood, so no lock is
+    needed between awaits.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_entries: int = 10_000,
+        default_ttl_seconds: float = 300.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if max_entries <= 0:
+            raise InvalidInput("cache max_entries must be positive")
+        if default_ttl_seconds <= 0:
+            raise InvalidInput("cache default TTL must be positive")
+        self._entries: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+        self._max = max_entries
+        self._ttl = default_ttl_seconds
+        self._now = monotonic
+        self.hits = 0
+        self.misses = 0
+        self.evictions = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    async def get(self, key: str) -> bytes | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            self.misses += 1
+            return None
+        expires, value = entry
+        if expires <= self._now():
+            del self._entries[key]
+            self.misses += 1
+            return None
+        self._entries.move_to_end(key)
+        self.hits += 1
+        return value
+
+    async def set(self, key: str, value: bytes, ttl_seconds: float | None = None) -> None:
+        ttl = self._ttl if ttl_seconds is None else ttl_seconds
+        if ttl <= 0:
+            raise InvalidInput("cache TTL must be positive")
+        if not isinstance(value, bytes):
+            raise InvalidInput("cache values are bytes")
+        self._entries[key] = (self._now() + ttl, value)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self._max:
+            self._entries.popitem(last=False)
+            self.evictions += 1
+
+    async def delete(self, *keys: str) -> int:
+        return sum(self._entries.pop(k, None) is not None for k in keys)
+
+    async def close(self) -> None:
+        self._entries.clear()

@@ -1,0 +1,63 @@
+"""InMemoryConversationStore: turns and summaries in lists (tests and fallback)."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from companion.domain.errors import Conflict, StoreError
+from companion.domain.models import ConversationSummary, ConversationTurn
+from companion.domain.validation import require_aware
+from companion.ports.conversation_store import ConversationStore
+
+
+class InMemoryConversationStore(ConversationStore):
+    """Conversations in process memory: same contract as the durable stores, lost on exit."""
+
+    def __init__(self) -> None:
+        self._turns: list[ConversationTurn] = []
+        self._turn_ids: set[UUID] = set()
+        self._summaries: dict[UUID, ConversationSummary] = {}
+        self._closed = False
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StoreError("conversation store is closed")
+
+    async def append_turn(self, turn: ConversationTurn) -> None:
+        self._check_open()
+        require_aware(turn.created_at, what="created_at")
+        if turn.id in self._turn_ids:
+            raise Conflict(f"turn {turn.id} already exists")
+        self._turn_ids.add(turn.id)
+        self._turns.append(turn)
+
+    async def turns(self, user_id: UUID, session_id: UUID) -> list[ConversationTurn]:
+        self._check_open()
+        return [t for t in self._turns if t.user_id == user_id and t.session_id == session_id]
+
+    async def recent_turns(self, user_id: UUID, limit: int) -> list[ConversationTurn]:
+        self._check_open()
+        mine = [t for t in self._turns if t.user_id == user_id]
+        return mine[-limit:] if limit > 0 else []
+
+    async def save_summary(self, summary: ConversationSummary) -> None:
+        self._check_open()
+        require_aware(summary.started_at, what="started_at")
+        require_aware(summary.ended_at, what="ended_at")
+        self._summaries[summary.session_id] = summary
+
+    def _by_recency(self, user_id: UUID) -> list[ConversationSummary]:
+        mine = [s for s in self._summaries.values() if s.user_id == user_id]
+        return sorted(mine, key=lambda s: (s.ended_at, str(s.session_id)), reverse=True)
+
+    async def latest_summary(self, user_id: UUID) -> ConversationSummary | None:
+        self._check_open()
+        ordered = self._by_recency(user_id)
+        return ordered[0] if ordered else None
+
+    async def summaries(self, user_id: UUID, limit: int) -> list[ConversationSummary]:
+        self._check_open()
+        return self._by_recency(user_id)[: max(limit, 0)]
+
+    async def close(self) -> None:
+        self._closed = True

@@ -1,0 +1,175 @@
+"""InMemoryMemoryStore: a MemoryStore holding real state in a dict (tests and fallback)."""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
+from uuid import UUID
+
+import numpy as np
+
+from companion.domain.errors import Conflict, EmbeddingModelMismatch, NotFound, StoreError
+from companion.domain.lexical import bm25, index_terms
+from companion.domain.models import Candidate, Embedding, Memory, MemoryCategory, MemoryQuery
+from companion.domain.validation import require_aware
+from companion.ports.memory_store import MemoryStore
+
+_REINDEX_HINT = "run `companion-agent memories reindex` to re-embed with the current model"
+
+
+class InMemoryMemoryStore(MemoryStore):
+    """Memories in process memory: same contract as the durable stores, lost on exit."""
+
+    def __init__(self) -> None:
+        self._memories: dict[UUID, dict[UUID, Memory]] = {}
+        self._vectors: dict[UUID, Embedding] = {}
+        self._lock = asyncio.Lock()
+        self._closed = False
+
+    def _user(self, user_id: UUID) -> dict[UUID, Memory]:
+        if self._closed:
+            raise StoreError("memory store is closed")
+        return self._memories.setdefault(user_id, {})
+
+    def _check_key(self, memory: Memory) -> None:
+        if memory.key is None:
+            return
+        for other in self._user(memory.user_id).values():
+            if other.key == memory.key and other.id != memory.id:
+                raise Conflict(f"memory key {memory.key!r} is already used by another memory")
+
+    @staticmethod
+    def _check_times(memory: Memory) -> None:
+        require_aware(memory.created_at, what="created_at")
+        require_aware(memory.updated_at, what="updated_at")
+        if memory.last_accessed_at is not None:
+            require_aware(memory.last_accessed_at, what="last_accessed_at")
+
+    async def add(self, memory: Memory, embedding: Embedding | None) -> None:
+        async with self._lock:
+            self._check_times(memory)
+            memories = self._user(memory.user_id)
+            if any(memory.id in per_user for per_user in self._memories.values()):
+                raise Conflict(f"memory {memory.id} already exists")
+            self._check_key(memory)
+            memories[memory.id] = memory
+            if embedding is not None:
+                self._vectors[memory.id] = embedding
+
+    async def update(self, memory: Memory, embedding: Embedding | None) -> None:
+        async with self._lock:
+            self._check_times(memory)
+            memories = self._user(memory.user_id)
+            old = memories.get(memory.id)
+            if old is None:
+                raise NotFound(f"memory {memory.id} not found")
+            self._check_key(memory)
+            memories[memory.id] = memory
+            if embedding is not None:
+                self._vectors[memory.id] = embedding
+            elif old.text != memory.text:
+                # A vector of the old text would describe something else now.
+                self._vectors.pop(memory.id, None)
+
+    async def get(self, user_id: UUID, memory_id: UUID) -> Memory | None:
+        return self._user(user_id).get(memory_id)
+
+    async def find_by_key(self, user_id: UUID, key: str) -> Memory | None:
+        return next((m for m in self._user(user_id).values() if m.key == key), None)
+
+    async def list(
+        self,
+        user_id: UUID,
+        *,
+        category: MemoryCategory | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> builtins.list[Memory]:
+        items = [
+            m for m in self._user(user_id).values() if category is None or m.category is category
+        ]
+        items.sort(key=lambda m: (m.updated_at, str(m.id)), reverse=True)
+        end = None if limit is None else offset + limit
+        return items[offset:end]
+
+    async def count(self, user_id: UUID) -> int:
+        return len(self._user(user_id))
+
+    async def delete(self, user_id: UUID, memory_id: UUID) -> bool:
+        async with self._lock:
+            removed = self._user(user_id).pop(memory_id, None)
+            if removed is not None:
+                self._vectors.pop(memory_id, None)
+            return removed is not None
+
+    async def candidates(self, user_id: UUID, query: MemoryQuery) -> builtins.list[Candidate]:
+        pool = [
+            m
+            for m in self._user(user_id).values()
+            if query.categories is None or m.category in query.categories
+        ]
+        lexical: dict[UUID, float] = {}
+        if query.terms:
+            docs = {str(m.id): index_terms(f"{m.text} {m.value or ''} {m.key or ''}") for m in pool}
+            scores = bm25(query.terms, docs)
+            best = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[: query.limit]
+            lexical = {UUID(doc_id): score for doc_id, score in best}
+        dense: dict[UUID, float] = {}
+        if query.embedding is not None:
+            dense = self._dense(user_id, pool, query.embedding, query.limit)
+        by_id = {m.id: m for m in pool}
+        return [
+            Candidate(memory=by_id[i], lexical=lexical.get(i), dense=dense.get(i))
+            for i in dict.fromkeys([*lexical, *dense])
+        ]
+
+    def _dense(
+        self, user_id: UUID, pool: builtins.list[Memory], query: Embedding, limit: int
+    ) -> dict[UUID, float]:
+        for memory in self._user(user_id).values():
+            stored = self._vectors.get(memory.id)
+            if stored is not None and (
+                stored.model != query.model or stored.dimensions != query.dimensions
+            ):
+                raise EmbeddingModelMismatch(
+                    f"stored vectors come from {stored.model!r} but the query from "
+                    f"{query.model!r}; {_REINDEX_HINT}"
+                )
+        with_vectors = [m for m in pool if m.id in self._vectors]
+        if not with_vectors or limit <= 0:
+            return {}
+        matrix = np.stack([self._vectors[m.id].vector for m in with_vectors])
+        sims = matrix @ query.vector.astype(np.float32)
+        top = np.argsort(-sims, kind="stable")[:limit]
+        return {with_vectors[i].id: float(sims[i]) for i in top}
+
+    async def touch(self, user_id: UUID, memory_ids: Sequence[UUID], when: datetime) -> None:
+        require_aware(when, what="when")
+        async with self._lock:
+            memories = self._user(user_id)
+            for memory_id in memory_ids:
+                old = memories.get(memory_id)
+                if old is not None:
+                    memories[memory_id] = replace(
+                        old, last_accessed_at=when, access_count=old.access_count + 1
+                    )
+
+    async def embedding_models(self, user_id: UUID) -> dict[str | None, int]:
+        counts: dict[str | None, int] = {}
+        for memory_id in self._user(user_id):
+            stored = self._vectors.get(memory_id)
+            model = None if stored is None else stored.model
+            counts[model] = counts.get(model, 0) + 1
+        return counts
+
+    async def set_embedding(self, user_id: UUID, memory_id: UUID, embedding: Embedding) -> None:
+        async with self._lock:
+            if memory_id not in self._user(user_id):
+                raise NotFound(f"memory {memory_id} not found")
+            self._vectors[memory_id] = embedding
+
+    async def close(self) -> None:
+        self._closed = True

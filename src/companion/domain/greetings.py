@@ -1,0 +1,179 @@
+"""Greetings and session summaries: how the companion picks up where it left off.
+
+The expensive part (deciding what the last conversation was about) is done once, at the
+end of a session, and stored with its summary; the greeting at the next session start
+only adds the time that has passed, so it needs no model call.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from companion.domain.models import (
+    ConversationSummary,
+    ConversationTurn,
+    Greeting,
+    GreetingKind,
+    Memory,
+    Role,
+    UserProfile,
+)
+
+_NUMBER_WORDS = [
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+]
+_MAX_TOPICS = 3
+_QUOTE_LIMIT = 80
+
+
+def _count(n: int, unit: str) -> str:
+    word = _NUMBER_WORDS[n] if n < len(_NUMBER_WORDS) else str(n)
+    return f"{word} {unit}{'' if n == 1 else 's'}"
+
+
+def elapsed_phrase(elapsed: timedelta) -> str:
+    """How long ago, as a person would say it at the start of a greeting."""
+    seconds = max(elapsed.total_seconds(), 0.0)
+    hours = seconds / 3600
+    days = int(seconds // 86400)
+    if hours < 1:
+        return "Good to have you back so soon"
+    if hours < 12:
+        return "Good to hear from you again — we spoke earlier today"
+    if days <= 1:
+        return "Good to hear from you again — we spoke yesterday"
+    if days < 7:
+        return f"It's been {_count(days, 'day')}"
+    if days < 30:
+        return f"It's been {_count(days // 7, 'week')}"
+    if days < 365:
+        return f"It's been {_count(max(days // 30, 1), 'month')}"
+    return f"It's been {_count(days // 365, 'year')}"
+
+
+def describe_for_user(memory: Memory) -> str:
+    """A memory phrased to the user ("your favourite colour is green")."""
+    key, value = memory.key or "", memory.value
+    if value:
+        if key == "name":
+            return f"your name is {value}"
+        if key == "location.home":
+            return f"you live in {value}"
+        if key == "work.employer":
+            return f"you work at {value}"
+        if key.startswith("pet."):
+            species = key.split(".")[1]
+            return f"you have a {species} called {value}"
+        if key.startswith("favourite."):
+            thing = key.split(".", 1)[1].replace("_", " ")
+            return f"your favourite {thing} is {value}"
+        if key.startswith("family.") or key.startswith("friend."):
+            relation = "friend" if key.startswith("friend.") else key.split(".")[1]
+            return f"your {relation.replace('_', ' ')} is called {value}"
+    text = memory.text.rstrip(".!? ")
+    return text[:1].lower() + text[1:] if text else text
+
+
+def join_phrases(phrases: Sequence[str]) -> str:
+    """Join with commas and a final "and"."""
+    items = [p for p in phrases if p]
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def summarize_session(
+    *,
+    user_id: UUID,
+    session_id: UUID,
+    turns: Sequence[ConversationTurn],
+    learned: Sequence[Memory],
+    started_at: datetime,
+    ended_at: datetime,
+    open_threads: Sequence[str] = (),
+) -> ConversationSummary:
+    """A deterministic summary of a session: what was learned, and the greeting for next time."""
+    user_turns = [t for t in turns if t.role is Role.USER]
+    ranked = sorted(learned, key=lambda m: (-m.importance, m.created_at, str(m.id)))
+    topics = tuple(describe_for_user(m) for m in ranked[:_MAX_TOPICS])
+    if topics:
+        summary = f"You told me that {join_phrases(topics)}."
+        reference = f"Last time you told me that {join_phrases(topics)}."
+    elif user_turns:
+        quoted = _quote(user_turns[-1].text)
+        summary = f'We chatted; the last thing you said was "{quoted}".'
+        reference = f'Last time, the last thing you said was "{quoted}".'
+    else:
+        summary = "We only said hello."
+        reference = "Last time we only said hello."
+    return ConversationSummary(
+        id=uuid.uuid5(session_id, "summary"),
+        user_id=user_id,
+        session_id=session_id,
+        summary=summary,
+        started_at=started_at,
+        ended_at=ended_at,
+        turn_count=len(turns),
+        topics=topics,
+        open_threads=tuple(open_threads),
+        next_greeting=reference,
+    )
+
+
+def _quote(text: str) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= _QUOTE_LIMIT else flat[: _QUOTE_LIMIT - 1].rstrip() + "…"
+
+
+def compose_greeting(
+    *,
+    user_id: UUID,
+    profile: UserProfile | None,
+    last_summary: ConversationSummary | None,
+    now: datetime,
+) -> Greeting:
+    """The greeting for a session starting at ``now``; no model call needed."""
+    name = None
+    if profile is not None:
+        name = profile.display_name or profile.name
+    if last_summary is None:
+        if name:
+            text = (
+                f"Hi {name}, nice to meet you! I'm your companion, and I'll remember "
+                "what you tell me. What's on your mind?"
+            )
+        else:
+            text = (
+                "Hi! I'm your companion. I'll remember what you tell me about yourself, "
+                "so next time we can pick up where we left off. What's your name?"
+            )
+        return Greeting(user_id=user_id, text=text, kind=GreetingKind.NEW_USER, composed_at=now)
+    opener = elapsed_phrase(now - last_summary.ended_at)
+    welcome = f"Welcome back, {name}!" if name else "Welcome back!"
+    reference = last_summary.next_greeting or f"Last time: {last_summary.summary}"
+    threads = ""
+    if last_summary.open_threads:
+        threads = f" You also mentioned {join_phrases(last_summary.open_threads[:2])}."
+    text = f"{welcome} {opener}. {reference}{threads} How have you been?"
+    return Greeting(
+        user_id=user_id,
+        text=text,
+        kind=GreetingKind.RETURNING,
+        composed_at=now,
+        refers_to_session=last_summary.session_id,
+    )
