@@ -50,20 +50,20 @@ def elapsed_phrase(elapsed: timedelta) -> str:
     """How long ago, as a person would say it at the start of a greeting."""
     seconds = max(elapsed.total_seconds(), 0.0)
     hours = seconds / 3600
-    days = int(seconds // 86400)
+    days = seconds / 86400
     if hours < 1:
         return "Good to have you back so soon"
     if hours < 12:
         return "Good to hear from you again — we spoke earlier today"
-    if days <= 1:
+    if days < 1.5:
         return "Good to hear from you again — we spoke yesterday"
-    if days < 7:
-        return f"It's been {_count(days, 'day')}"
+    if days < 6.5:
+        return f"It's been {_count(round(days), 'day')}"
     if days < 30:
-        return f"It's been {_count(days // 7, 'week')}"
+        return f"It's been {_count(max(round(days / 7), 1), 'week')}"
     if days < 365:
-        return f"It's been {_count(max(days // 30, 1), 'month')}"
-    return f"It's been {_count(days // 365, 'year')}"
+        return f"It's been {_count(max(round(days / 30.4), 1), 'month')}"
+    return f"It's been {_count(max(round(days / 365.25), 1), 'year')}"
 
 
 def describe_for_user(memory: Memory) -> str:

@@ -61,6 +61,8 @@ def normalize_name(name: str) -> str:
     """Validate a user name and return it trimmed, NFC-normalized, single-spaced."""
     if not isinstance(name, str):
         raise InvalidUserId("user name must be a string")
+    if any(unicodedata.category(ch) == "Cc" for ch in name.strip()):
+        raise InvalidUserId("user name contains control characters")
     text = " ".join(unicodedata.normalize("NFC", name).split())
     if not text:
         raise InvalidUserId("user name is empty")

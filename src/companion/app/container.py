@@ -1,0 +1,200 @@
+"""The composition root: the only module that imports adapters.
+
+Adapters are chosen from settings in one place (:func:`backend_choices`): no database
+settings means SQLite, no Redis means the in-process cache, no LLM endpoint means the
+offline chat model. Tests swap any provider with ``container.<name>.override(...)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import structlog
+from dependency_injector import containers, providers
+
+from companion.adapters.local.local_embedder import LocalEmbedder
+from companion.adapters.local.offline_chat_model import OfflineChatModel
+from companion.adapters.local.system_clock import SystemClock
+from companion.adapters.memory import (
+    HashingEmbedder,
+    InMemoryCache,
+    InMemoryConversationStore,
+    InMemoryMemoryStore,
+    InMemoryProfileStore,
+    InMemorySpeechSynthesizer,
+)
+from companion.adapters.sqlite.database import SqliteDatabase
+from companion.adapters.sqlite.sqlite_conversation_store import SqliteConversationStore
+from companion.adapters.sqlite.sqlite_memory_store import SqliteMemoryStore
+from companion.adapters.sqlite.sqlite_profile_store import SqliteProfileStore
+from companion.app.services import (
+    ChatService,
+    ConversationService,
+    MemoryService,
+    OnboardingService,
+    ProfileService,
+    RAGService,
+    UserService,
+)
+from companion.app.settings import Settings
+from companion.domain.scoring import RankingWeights
+
+log = structlog.get_logger(__name__)
+
+DATABASE_FILE = "companion.db"
+
+
+def backend_choices(settings: Settings) -> dict[str, str]:
+    """Which adapter serves each port, decided from settings alone."""
+    if settings.openai.configured:
+        # The OpenAI adapter arrives with the production-adapters work; until then the
+        # offline model answers, and says so, rather than failing every turn.
+        log.warning("openai_not_available_using_offline_model")
+    return {
+        "store": settings.companion.store,
+        "embedder": settings.companion.embedder,
+        "chat": "offline",
+        "cache": "memory",
+    }
+
+
+def _sqlite_database(data_dir: Path) -> Iterator[SqliteDatabase]:
+    database = SqliteDatabase.open(Path(data_dir) / DATABASE_FILE)
+    try:
+        yield database
+    finally:
+        database.close()
+
+
+def _weights(
+    lexical: float, dense: float, importance: float, recency: float, half_life: float
+) -> RankingWeights:
+    return RankingWeights(
+        lexical=lexical,
+        dense=dense,
+        importance=importance,
+        recency=recency,
+        half_life_days=half_life,
+    )
+
+
+class Gateways(containers.DeclarativeContainer):
+    """Adapters: storage, embeddings, cache, chat model, speech, clock."""
+
+    config = providers.Configuration()
+
+    clock = providers.Singleton(SystemClock)
+
+    sqlite = providers.Resource(_sqlite_database, data_dir=config.paths.data_dir)
+
+    memory_store = providers.Selector(
+        config.choices.store,
+        sqlite=providers.Singleton(SqliteMemoryStore, sqlite),
+        memory=providers.Singleton(InMemoryMemoryStore),
+    )
+    profile_store = providers.Selector(
+        config.choices.store,
+        sqlite=providers.Singleton(SqliteProfileStore, sqlite),
+        memory=providers.Singleton(InMemoryProfileStore),
+    )
+    conversation_store = providers.Selector(
+        config.choices.store,
+        sqlite=providers.Singleton(SqliteConversationStore, sqlite),
+        memory=providers.Singleton(InMemoryConversationStore),
+    )
+    embedder = providers.Selector(
+        config.choices.embedder,
+        local=providers.Singleton(
+            LocalEmbedder, weights_dir=config.companion.embedding_weights_dir
+        ),
+        hashing=providers.Singleton(HashingEmbedder),
+    )
+    cache = providers.Selector(
+        config.choices.cache,
+        memory=providers.Singleton(
+            InMemoryCache,
+            max_entries=config.companion.cache_max_entries,
+            default_ttl_seconds=config.companion.cache_ttl_seconds,
+        ),
+    )
+    chat_model = providers.Selector(
+        config.choices.chat,
+        offline=providers.Singleton(OfflineChatModel),
+    )
+    speech = providers.Singleton(InMemorySpeechSynthesizer)
+
+
+class Services(containers.DeclarativeContainer):
+    """Use-case services, built per use from the gateways."""
+
+    config = providers.Configuration()
+    gateways = providers.DependenciesContainer()
+
+    weights = providers.Singleton(
+        _weights,
+        lexical=config.retrieval.lexical_weight,
+        dense=config.retrieval.dense_weight,
+        importance=config.retrieval.importance_weight,
+        recency=config.retrieval.recency_weight,
+        half_life=config.retrieval.half_life_days,
+    )
+    rag = providers.Factory(
+        RAGService,
+        store=gateways.memory_store,
+        embedder=gateways.embedder,
+        cache=gateways.cache,
+        clock=gateways.clock,
+        weights=weights,
+        candidate_limit=config.retrieval.candidate_limit,
+        top_k=config.retrieval.top_k,
+    )
+    users = providers.Factory(UserService, profiles=gateways.profile_store, clock=gateways.clock)
+    memories = providers.Factory(
+        MemoryService,
+        store=gateways.memory_store,
+        embedder=gateways.embedder,
+        rag=rag,
+        clock=gateways.clock,
+    )
+    profiles = providers.Factory(
+        ProfileService, profiles=gateways.profile_store, users=users, clock=gateways.clock
+    )
+    conversations = providers.Factory(
+        ConversationService,
+        conversations=gateways.conversation_store,
+        profiles=gateways.profile_store,
+        clock=gateways.clock,
+    )
+    onboarding = providers.Factory(OnboardingService, profiles=profiles, memories=memories)
+    chat = providers.Factory(
+        ChatService,
+        users=users,
+        conversations=conversations,
+        memories=memories,
+        profiles=profiles,
+        rag=rag,
+        chat_model=gateways.chat_model,
+    )
+
+
+class Container(containers.DeclarativeContainer):
+    """The application: settings in, gateways and services out."""
+
+    config = providers.Configuration(strict=True)
+
+    gateways = providers.Container(Gateways, config=config)
+    services = providers.Container(Services, config=config, gateways=gateways)
+
+
+def build_container(settings: Settings) -> Container:
+    """A container configured from ``settings`` (nothing is opened until first use)."""
+    container = Container()
+    container.config.from_pydantic(settings)
+    derived: dict[str, Any] = {
+        "choices": backend_choices(settings),
+        "paths": {"data_dir": str(settings.companion.resolved_data_dir())},
+    }
+    container.config.from_dict(derived)
+    return container

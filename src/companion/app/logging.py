@@ -1,0 +1,112 @@
+"""Logging: structlog configured once at start, with secrets redacted from every event."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import Iterable, MutableMapping
+from typing import Any, TextIO
+
+import structlog
+
+_SECRET_KEY_RE = re.compile(
+    r"(pass(word)?|secret|token|api_?key|apikey|authorization|service_role|jwt|dsn|credential)",
+    re.IGNORECASE,
+)
+_SECRET_VALUE_RES = (
+    re.compile(r"\bsk-[A-Za-z0-9_\-]{8,}"),  # OpenAI-style keys
+    re.compile(r"\bsk_api_[A-Za-z0-9_\-]{4,}"),  # Uplift keys
+    re.compile(r"\beyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+"),  # JWTs
+    re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._\-]{8,}"),
+)
+_URL_PASSWORD_RE = re.compile(r"(?P<scheme>[a-z][a-z0-9+.\-]*://)(?P<user>[^:/@\s]*):[^@/\s]+@")
+REDACTED = "[REDACTED]"
+
+
+class SecretRedactor:
+    """A structlog processor that scrubs secrets from keys, values and nested data."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        # Longest first, so a secret containing another is replaced whole.
+        self._secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+
+    def scrub(self, text: str) -> str:
+        """``text`` with every known secret and secret-looking token replaced."""
+        for secret in self._secrets:
+            if secret in text:
+                text = text.replace(secret, REDACTED)
+        for pattern in _SECRET_VALUE_RES:
+            text = pattern.sub(REDACTED, text)
+        return _URL_PASSWORD_RE.sub(rf"\g<scheme>\g<user>:{REDACTED}@", text)
+
+    def _clean(self, key: str, value: Any) -> Any:
+        if _SECRET_KEY_RE.search(key) and value not in (None, "", False):
+            return REDACTED
+        if isinstance(value, str):
+            return self.scrub(value)
+        if isinstance(value, dict):
+            return {k: self._clean(str(k), v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return type(value)(self._clean(key, v) for v in value)
+        if isinstance(value, BaseException):
+            return self.scrub(f"{type(value).__name__}: {value}")
+        return value
+
+    def __call__(
+        self, logger: Any, method_name: str, event_dict: MutableMapping[str, Any]
+    ) -> MutableMapping[str, Any]:
+        for key in list(event_dict):
+            event_dict[key] = self._clean(key, event_dict[key])
+        return event_dict
+
+
+def configure_logging(
+    *,
+    level: str = "WARNING",
+    fmt: str = "auto",
+    secrets: Iterable[str] = (),
+    stream: TextIO | None = None,
+) -> None:
+    """Configure structlog (and stdlib logging) once, at program start.
+
+    ``fmt`` "auto" renders for humans on a terminal and JSON lines otherwise.
+    """
+    out = stream if stream is not None else sys.stderr
+    use_console = fmt == "console" or (fmt == "auto" and out.isatty())
+    renderer: Any = (
+        structlog.dev.ConsoleRenderer(colors=False)
+        if use_console
+        else structlog.processors.JSONRenderer()
+    )
+    numeric = logging.getLevelName(level.upper())
+    if not isinstance(numeric, int):
+        raise ValueError(f"unknown log level {level!r}")
+    redactor = SecretRedactor(secrets)
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            redactor,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(numeric),
+        logger_factory=structlog.PrintLoggerFactory(file=out),
+        cache_logger_on_first_use=False,
+    )
+    # Libraries that log through stdlib go to the same stream, at the same level.
+    root = logging.getLogger()
+    root.handlers[:] = [logging.StreamHandler(out)]
+    root.setLevel(numeric)
+
+
+def bind_session(*, user_id: str, session_id: str) -> None:
+    """Bind the session's ids to every event logged in this context."""
+    structlog.contextvars.bind_contextvars(user_id=user_id, session_id=session_id)
+
+
+def clear_session() -> None:
+    """Forget the ids bound by :func:`bind_session`."""
+    structlog.contextvars.clear_contextvars()

@@ -1,0 +1,239 @@
+"""MemoryService: saving, searching, listing, forgetting, exporting and re-embedding memories."""
+
+from __future__ import annotations
+
+import builtins
+import enum
+import hashlib
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from uuid import UUID
+
+import structlog
+
+from companion.domain.errors import InvalidInput, NotFound
+from companion.domain.models import (
+    Embedding,
+    Memory,
+    MemoryCandidate,
+    MemoryCategory,
+    MemorySource,
+    ScoredMemory,
+)
+from companion.domain.text import normalize
+from companion.domain.validation import validate_candidate
+from companion.app.services.rag_service import RAGService
+from companion.ports.clock import Clock
+from companion.ports.embedder import Embedder
+from companion.ports.memory_store import MemoryStore
+
+log = structlog.get_logger(__name__)
+
+_REINDEX_BATCH = 64
+
+
+class Change(enum.StrEnum):
+    """What saving a candidate did."""
+
+    ADDED = "added"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+
+
+@dataclass(frozen=True, slots=True)
+class SaveResult:
+    """The stored memory and what happened to it."""
+
+    memory: Memory
+    change: Change
+
+
+def dedupe_key(candidate: MemoryCandidate) -> str:
+    """The slot a candidate fills: its key, or a digest of its text for free-form notes."""
+    if candidate.key:
+        return candidate.key
+    digest = hashlib.sha256(normalize(candidate.text).encode()).hexdigest()[:16]
+    return f"note.{digest}"
+
+
+class MemoryService:
+    """Owns a user's long-term memories."""
+
+    def __init__(
+        self, store: MemoryStore, embedder: Embedder, rag: RAGService, clock: Clock
+    ) -> None:
+        self._store = store
+        self._embedder = embedder
+        self._rag = rag
+        self._clock = clock
+
+    async def remember(
+        self,
+        user_id: UUID,
+        candidates: Sequence[MemoryCandidate],
+        *,
+        source: MemorySource = MemorySource.CONVERSATION,
+    ) -> list[SaveResult]:
+        """Save candidates: a new key is added, a changed value updates, a repeat is a no-op.
+
+        Every candidate is validated before anything is written.
+        """
+        checked = [validate_candidate(c) for c in candidates]
+        unique: dict[str, MemoryCandidate] = {}
+        for candidate in checked:
+            unique[dedupe_key(candidate)] = candidate  # the last word on a slot wins
+        if not unique:
+            return []
+        embeddings = await self._embedder.embed([c.text for c in unique.values()])
+        results: list[SaveResult] = []
+        for (key, candidate), embedding in zip(unique.items(), embeddings, strict=True):
+            results.append(await self._save_one(user_id, key, candidate, embedding, source))
+        changed = [r for r in results if r.change is not Change.UNCHANGED]
+        if changed:
+            log.info("memories_saved", n=len(changed), keys=[r.memory.key for r in changed])
+        return results
+
+    async def _save_one(
+        self,
+        user_id: UUID,
+        key: str,
+        candidate: MemoryCandidate,
+        embedding: Embedding,
+        source: MemorySource,
+    ) -> SaveResult:
+        now = self._clock.now()
+        existing = await self._store.find_by_key(user_id, key)
+        if existing is None:
+            memory = Memory(
+                id=uuid.uuid4(),
+                user_id=user_id,
+                category=candidate.category,
+                text=candidate.text,
+                importance=candidate.importance,
+                created_at=now,
+                updated_at=now,
+                source=source,
+                key=key,
+                value=candidate.value,
+            )
+            await self._store.add(memory, embedding)
+            return SaveResult(memory, Change.ADDED)
+        same_text = normalize(existing.text) == normalize(candidate.text)
+        same_value = (existing.value or "") == (candidate.value or "")
+        if same_text and same_value:
+            return SaveResult(existing, Change.UNCHANGED)
+        updated = replace(
+            existing,
+            category=candidate.category,
+            text=candidate.text,
+            value=candidate.value,
+            importance=max(existing.importance, candidate.importance),
+            updated_at=now,
+        )
+        await self._store.update(updated, embedding)
+        return SaveResult(updated, Change.UPDATED)
+
+    async def save(
+        self,
+        user_id: UUID,
+        *,
+        text: str,
+        category: MemoryCategory = MemoryCategory.FACT,
+        importance: int = 5,
+        key: str | None = None,
+        value: str | None = None,
+        source: MemorySource = MemorySource.MANUAL,
+    ) -> SaveResult:
+        """Save one memory given field by field (tools, the CLI, onboarding)."""
+        candidate = MemoryCandidate(
+            category=category, text=text, importance=importance, key=key, value=value
+        )
+        (result,) = await self.remember(user_id, [candidate], source=source)
+        return result
+
+    async def search(self, user_id: UUID, query: str, *, limit: int = 5) -> list[ScoredMemory]:
+        """The memories most relevant to ``query``, best first."""
+        return await self._rag.retrieve(user_id, query, limit=limit)
+
+    async def list(
+        self,
+        user_id: UUID,
+        *,
+        category: MemoryCategory | None = None,
+        limit: int | None = None,
+    ) -> builtins.list[Memory]:
+        """This user's memories, most recently updated first."""
+        return await self._store.list(user_id, category=category, limit=limit)
+
+    async def get(self, user_id: UUID, memory_id: UUID) -> Memory:
+        """One memory of this user; NotFound otherwise."""
+        memory = await self._store.get(user_id, memory_id)
+        if memory is None:
+            raise NotFound(f"no memory {memory_id} for this user")
+        return memory
+
+    async def forget(self, user_id: UUID, memory_id: UUID) -> Memory:
+        """Delete one memory of this user and return what was forgotten."""
+        memory = await self.get(user_id, memory_id)
+        await self._store.delete(user_id, memory_id)
+        log.info("memory_forgotten", category=memory.category.value)
+        return memory
+
+    async def count(self, user_id: UUID) -> int:
+        """How many memories this user has."""
+        return await self._store.count(user_id)
+
+    async def import_memories(self, user_id: UUID, memories: Iterable[Memory]) -> ImportReport:
+        """Import memories (already validated) into this user, idempotently.
+
+        A memory whose id is already stored for this user is skipped; one whose key is
+        taken is applied only if it is newer than the stored one. Nothing is written
+        unless every record is for this user.
+        """
+        batch = builtins.list(memories)
+        if any(m.user_id != user_id for m in batch):
+            raise InvalidInput("every imported memory must belong to the target user")
+        embeddings = await self._embedder.embed([m.text for m in batch]) if batch else []
+        added = updated = skipped = 0
+        for memory, embedding in zip(batch, embeddings, strict=True):
+            if await self._store.get(user_id, memory.id) is not None:
+                skipped += 1
+                continue
+            existing = None if memory.key is None else await self._store.find_by_key(
+                user_id, memory.key
+            )
+            if existing is None:
+                await self._store.add(memory, embedding)
+                added += 1
+            elif memory.updated_at > existing.updated_at:
+                await self._store.update(replace(memory, id=existing.id), embedding)
+                updated += 1
+            else:
+                skipped += 1
+        log.info("memories_imported", added=added, updated=updated, skipped=skipped)
+        return ImportReport(added=added, updated=updated, skipped=skipped)
+
+    async def reindex(self, user_id: UUID) -> int:
+        """Re-embed every memory of this user with the current embedder; returns how many."""
+        memories = await self._store.list(user_id)
+        for start in range(0, len(memories), _REINDEX_BATCH):
+            chunk = memories[start : start + _REINDEX_BATCH]
+            embeddings = await self._embedder.embed([m.text for m in chunk])
+            for memory, embedding in zip(chunk, embeddings, strict=True):
+                await self._store.set_embedding(user_id, memory.id, embedding)
+        log.info("memories_reindexed", n=len(memories), model=self._embedder.model)
+        return len(memories)
+
+    async def embedding_models(self, user_id: UUID) -> dict[str | None, int]:
+        """How many of this user's memories each embedding model embedded."""
+        return await self._store.embedding_models(user_id)
+
+
+@dataclass(frozen=True, slots=True)
+class ImportReport:
+    """How many imported memories were added, updated or skipped as already present."""
+
+    added: int
+    updated: int
+    skipped: int

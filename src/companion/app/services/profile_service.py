@@ -1,0 +1,85 @@
+"""ProfileService: the user's profile, kept in step with what the companion remembers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from uuid import UUID
+
+import structlog
+
+from companion.app.services.user_service import UserService
+from companion.domain.errors import InvalidInput
+from companion.domain.models import Memory, UserProfile
+from companion.domain.validation import MAX_MEMORY_TEXT, validate_text
+from companion.ports.clock import Clock
+from companion.ports.profile_store import ProfileStore
+
+log = structlog.get_logger(__name__)
+
+_MAX_LIST = 50
+_EDITABLE = frozenset({"name", "display_name", "language", "notes"})
+
+
+def _add_unique(items: tuple[str, ...], new: str) -> tuple[str, ...]:
+    folded = {i.casefold() for i in items}
+    return items if new.casefold() in folded else (*items, new)[-_MAX_LIST:]
+
+
+def merge_memories(profile: UserProfile, memories: Iterable[Memory]) -> UserProfile:
+    """The profile with what these memories say about the user folded in (deterministic)."""
+    name, interests, goals = profile.name, profile.interests, profile.goals
+    preferences = dict(profile.preferences)
+    for memory in memories:
+        key, value = memory.key or "", memory.value or memory.text
+        if key == "name":
+            name = value
+        elif key.startswith("likes."):
+            interests = _add_unique(interests, value)
+        elif key.startswith("dislikes."):
+            preferences[key] = value
+        elif key.startswith("favourite."):
+            preferences[key] = value
+        elif key.startswith("goal."):
+            goals = _add_unique(goals, value)
+    return replace(
+        profile, name=name, interests=interests, goals=goals, preferences=preferences
+    )
+
+
+class ProfileService:
+    """Owns user profiles."""
+
+    def __init__(self, profiles: ProfileStore, users: UserService, clock: Clock) -> None:
+        self._profiles = profiles
+        self._users = users
+        self._clock = clock
+
+    async def get(self, user_id: UUID) -> UserProfile:
+        """The user's profile (created empty on first use)."""
+        return await self._users.ensure_profile_exists(user_id)
+
+    async def apply_memories(self, user_id: UUID, memories: Iterable[Memory]) -> UserProfile:
+        """Fold newly saved memories into the profile; saves only if something changed."""
+        profile = await self.get(user_id)
+        merged = merge_memories(profile, memories)
+        if merged == profile and dict(merged.preferences) == dict(profile.preferences):
+            return profile
+        merged = replace(merged, updated_at=self._clock.now())
+        await self._profiles.save(merged)
+        log.info("profile_updated")
+        return merged
+
+    async def update(self, user_id: UUID, fields: Mapping[str, object]) -> UserProfile:
+        """Set editable text fields (name, display_name, language, notes)."""
+        unknown = set(fields) - _EDITABLE
+        if unknown:
+            raise InvalidInput(f"profile fields not editable: {', '.join(sorted(unknown))}")
+        clean = {
+            k: None if v is None else validate_text(v, what=k, max_length=MAX_MEMORY_TEXT)
+            for k, v in fields.items()
+        }
+        profile = await self.get(user_id)
+        updated = replace(profile, **clean, updated_at=self._clock.now())  # type: ignore[arg-type]
+        await self._profiles.save(updated)
+        return updated

@@ -1,0 +1,210 @@
+"""Settings: one pydantic-settings model, read from the environment (and .env) at start.
+
+Environment names are flat and documented in the README: a group's name is the prefix of
+its variables (``OPENAI_API_KEY`` -> ``openai.api_key``, ``REDIS_ENABLED`` ->
+``redis.enabled``, ``COMPANION_DATA_DIR`` -> ``companion.data_dir``). Nothing is read at
+import time: call :func:`load_settings`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+import platformdirs
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LogFormat = Literal["auto", "console", "json"]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+
+def _check_url(value: str | None, schemes: tuple[str, ...], what: str) -> str | None:
+    if value is None or not value.strip():
+        return None
+    parts = urlsplit(value.strip())
+    if parts.scheme not in schemes or not parts.netloc:
+        # Never echo the value: a URL can carry a password.
+        raise ValueError(f"{what} must be a {' or '.join(schemes)} URL")
+    return value.strip()
+
+
+class CompanionSettings(BaseModel):
+    """Core settings (``COMPANION_*``)."""
+
+    data_dir: Path | None = None
+    log_level: LogLevel = "WARNING"
+    log_format: LogFormat = "auto"
+    embedder: Literal["local", "hashing"] = "local"
+    embedding_weights_dir: Path | None = None
+    store: Literal["sqlite", "memory"] = "sqlite"
+    cache_max_entries: int = Field(default=10_000, ge=1, le=10_000_000)
+    cache_ttl_seconds: float = Field(default=300.0, gt=0, le=7 * 86400)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    def resolved_data_dir(self) -> Path:
+        """The data directory: the setting, else the platform's user data directory."""
+        if self.data_dir is not None:
+            return self.data_dir.expanduser()
+        return Path(platformdirs.user_data_dir("companion-agent", appauthor=False))
+
+
+class RetrievalSettings(BaseModel):
+    """Retrieval ranking (``RETRIEVAL_*``); see docs for what each weight does."""
+
+    lexical_weight: float = Field(default=0.45, ge=0)
+    dense_weight: float = Field(default=0.45, ge=0)
+    importance_weight: float = Field(default=0.05, ge=0)
+    recency_weight: float = Field(default=0.05, ge=0)
+    half_life_days: float = Field(default=30.0, gt=0)
+    candidate_limit: int = Field(default=50, ge=1, le=1000)
+    top_k: int = Field(default=5, ge=1, le=100)
+
+
+class OpenAISettings(BaseModel):
+    """An OpenAI-compatible endpoint (``OPENAI_*``); absent means the offline model."""
+
+    api_key: SecretStr | None = None
+    base_url: str | None = None
+    model: str = "gpt-4o-mini"
+
+    _url = field_validator("base_url")(
+        lambda v: _check_url(v, ("http", "https"), "OPENAI_BASE_URL")
+    )
+
+    @property
+    def configured(self) -> bool:
+        return self.api_key is not None or self.base_url is not None
+
+
+class DatabaseSettings(BaseModel):
+    """A PostgreSQL DSN (``DATABASE_URL``)."""
+
+    url: SecretStr | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _dsn(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            _check_url(value.get_secret_value(), ("postgresql", "postgres"), "DATABASE_URL")
+        return value
+
+
+class SupabaseSettings(BaseModel):
+    """A Supabase project (``SUPABASE_URL``, ``SUPABASE_SERVICE_ROLE_KEY``)."""
+
+    url: str | None = None
+    service_role_key: SecretStr | None = None
+    anon_key: SecretStr | None = None
+
+    _url = field_validator("url")(lambda v: _check_url(v, ("http", "https"), "SUPABASE_URL"))
+
+
+class RedisSettings(BaseModel):
+    """A Redis server (``REDIS_URL``, ``REDIS_ENABLED``)."""
+
+    url: SecretStr | None = None
+    enabled: bool | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _redis_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            _check_url(value.get_secret_value(), ("redis", "rediss", "unix"), "REDIS_URL")
+        return value
+
+    @property
+    def active(self) -> bool:
+        """Redis is used when a URL is set, unless REDIS_ENABLED is false."""
+        return self.url is not None and self.enabled is not False
+
+
+class UpliftAISettings(BaseModel):
+    """Uplift AI's realtime TTS (``UPLIFTAI_*``)."""
+
+    base_url: str = "wss://api.upliftai.org"
+    api_key: SecretStr | None = None
+    voice_id: str = "v_meklc281"
+    output_format: str = "PCM_22050_16"
+
+    _url = field_validator("base_url")(
+        lambda v: _check_url(v, ("ws", "wss", "http", "https"), "UPLIFTAI_BASE_URL")
+    )
+
+
+class LiveKitSettings(BaseModel):
+    """A LiveKit server (``LIVEKIT_*``)."""
+
+    url: str | None = None
+    api_key: SecretStr | None = None
+    api_secret: SecretStr | None = None
+
+    _url = field_validator("url")(
+        lambda v: _check_url(v, ("ws", "wss", "http", "https"), "LIVEKIT_URL")
+    )
+
+
+class Settings(BaseSettings):
+    """Every setting of companion, grouped by concern."""
+
+    model_config = SettingsConfigDict(
+        env_nested_delimiter="_",
+        env_nested_max_split=1,
+        extra="ignore",
+        case_sensitive=False,
+        env_file=None,
+    )
+
+    companion: CompanionSettings = CompanionSettings()
+    retrieval: RetrievalSettings = RetrievalSettings()
+    openai: OpenAISettings = OpenAISettings()
+    database: DatabaseSettings = DatabaseSettings()
+    supabase: SupabaseSettings = SupabaseSettings()
+    redis: RedisSettings = RedisSettings()
+    upliftai: UpliftAISettings = UpliftAISettings()
+    livekit: LiveKitSettings = LiveKitSettings()
+
+    @model_validator(mode="after")
+    def _weights(self) -> Settings:
+        r = self.retrieval
+        if r.lexical_weight + r.dense_weight + r.importance_weight + r.recency_weight <= 0:
+            raise ValueError("retrieval weights must not all be zero")
+        return self
+
+    def secret_values(self) -> list[str]:
+        """Every configured secret, so the log redactor can scrub them anywhere."""
+        found: list[str] = []
+        for group in (
+            self.openai,
+            self.database,
+            self.supabase,
+            self.redis,
+            self.upliftai,
+            self.livekit,
+        ):
+            for name in type(group).model_fields:
+                value = getattr(group, name)
+                if isinstance(value, SecretStr) and value.get_secret_value():
+                    found.append(value.get_secret_value())
+        return found
+
+
+def load_settings(*, env_file: Path | None = None, **overrides: object) -> Settings:
+    """Read settings from the environment (and ``env_file`` if given), then apply overrides.
+
+    Overrides are nested dicts by group, e.g. ``companion={"data_dir": path}``.
+    """
+    settings = Settings(_env_file=env_file)  # type: ignore[call-arg]
+    if not overrides:
+        return settings
+    merged = settings.model_dump()
+    for group, values in overrides.items():
+        if not isinstance(values, dict):
+            raise TypeError(f"override for {group!r} must be a dict")
+        merged[group] = {**merged[group], **values}
+    return Settings.model_validate(merged)

@@ -1,0 +1,83 @@
+"""The ConversationStore contract, run against every adapter."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import pytest
+
+from companion.domain.errors import Conflict
+from companion.domain.models import ConversationSummary, ConversationTurn, Role
+from companion.ports.conversation_store import ConversationStore
+from tests.conftest import T0
+
+ADA = uuid.UUID("00000000-0000-4000-8000-00000000000a")
+BOB = uuid.UUID("00000000-0000-4000-8000-00000000000b")
+
+
+def turn(user: uuid.UUID, session: uuid.UUID, text: str, minute: int) -> ConversationTurn:
+    return ConversationTurn(
+        id=uuid.uuid4(),
+        user_id=user,
+        session_id=session,
+        role=Role.USER if minute % 2 == 0 else Role.ASSISTANT,
+        text=text,
+        created_at=T0 + timedelta(minutes=minute),
+    )
+
+
+def summary(user: uuid.UUID, session: uuid.UUID, ended_hours: int, text: str) -> ConversationSummary:
+    return ConversationSummary(
+        id=uuid.uuid4(),
+        user_id=user,
+        session_id=session,
+        summary=text,
+        started_at=T0 + timedelta(hours=ended_hours - 1),
+        ended_at=T0 + timedelta(hours=ended_hours),
+        turn_count=4,
+        topics=("your dog Biscuit",),
+        open_threads=("the exam on Friday",),
+        next_greeting="Last time you told me about Biscuit.",
+    )
+
+
+async def test_turns_come_back_in_order_per_session(conversation_store: ConversationStore) -> None:
+    s1, s2 = uuid.uuid4(), uuid.uuid4()
+    written = [turn(ADA, s1, f"one {i}", i) for i in range(3)]
+    written += [turn(ADA, s2, f"two {i}", 10 + i) for i in range(2)]
+    for t in written:
+        await conversation_store.append_turn(t)
+    await conversation_store.append_turn(turn(BOB, s1, "bob's", 20))
+    assert await conversation_store.turns(ADA, s1) == written[:3]
+    assert await conversation_store.turns(ADA, s2) == written[3:]
+    assert await conversation_store.recent_turns(ADA, 2) == written[3:]
+    assert await conversation_store.recent_turns(ADA, 100) == written
+
+
+async def test_duplicate_turn_id_is_a_conflict(conversation_store: ConversationStore) -> None:
+    t = turn(ADA, uuid.uuid4(), "hello", 0)
+    await conversation_store.append_turn(t)
+    with pytest.raises(Conflict):
+        await conversation_store.append_turn(t)
+    assert await conversation_store.turns(ADA, t.session_id) == [t]
+
+
+async def test_latest_summary_is_the_last_ended(conversation_store: ConversationStore) -> None:
+    assert await conversation_store.latest_summary(ADA) is None
+    old = summary(ADA, uuid.uuid4(), 1, "first")
+    new = summary(ADA, uuid.uuid4(), 5, "second")
+    for s in (new, old):
+        await conversation_store.save_summary(s)
+    await conversation_store.save_summary(summary(BOB, uuid.uuid4(), 9, "bob's"))
+    assert await conversation_store.latest_summary(ADA) == new
+    assert await conversation_store.summaries(ADA, 10) == [new, old]
+    assert await conversation_store.summaries(ADA, 1) == [new]
+
+
+async def test_saving_a_summary_twice_replaces_it(conversation_store: ConversationStore) -> None:
+    session = uuid.uuid4()
+    await conversation_store.save_summary(summary(ADA, session, 1, "draft"))
+    final = summary(ADA, session, 2, "final")
+    await conversation_store.save_summary(final)
+    assert await conversation_store.summaries(ADA, 10) == [final]

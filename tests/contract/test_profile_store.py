@@ -1,0 +1,57 @@
+"""The ProfileStore contract, run against every adapter."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+from datetime import timedelta
+
+from companion.domain.models import UserProfile
+from companion.ports.profile_store import ProfileStore
+from tests.conftest import T0
+
+ADA = uuid.UUID("00000000-0000-4000-8000-00000000000a")
+
+
+def profile() -> UserProfile:
+    return UserProfile(
+        user_id=ADA,
+        created_at=T0,
+        updated_at=T0,
+        name="Ada",
+        display_name="Ada L.",
+        interests=("hiking", "chess"),
+        goals=("learn Spanish",),
+        preferences={"favourite.colour": "green"},
+        language="en",
+        notes="Prefers short answers",
+        last_seen_at=T0 + timedelta(hours=1),
+    )
+
+
+async def test_missing_profile_is_none(profile_store: ProfileStore) -> None:
+    assert await profile_store.get(ADA) is None
+
+
+async def test_saved_profile_reads_back(profile_store: ProfileStore) -> None:
+    saved = profile()
+    await profile_store.save(saved)
+    got = await profile_store.get(ADA)
+    assert got == saved
+    assert got is not None and dict(got.preferences) == {"favourite.colour": "green"}
+
+
+async def test_save_replaces(profile_store: ProfileStore) -> None:
+    await profile_store.save(profile())
+    changed = replace(profile(), name="Ada Lovelace", interests=(), preferences={})
+    await profile_store.save(changed)
+    got = await profile_store.get(ADA)
+    assert got == changed
+    assert got is not None and dict(got.preferences) == {}
+
+
+async def test_delete(profile_store: ProfileStore) -> None:
+    await profile_store.save(profile())
+    assert await profile_store.delete(ADA) is True
+    assert await profile_store.get(ADA) is None
+    assert await profile_store.delete(ADA) is False

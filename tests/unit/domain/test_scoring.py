@@ -1,0 +1,117 @@
+"""Ranking properties: bounded, monotone in relevance and recency, order-invariant."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from companion.domain.errors import InvalidInput
+from companion.domain.models import Candidate, Memory, MemoryCategory
+from companion.domain.scoring import RankingWeights, rank, time_decay
+
+NOW = datetime(2026, 6, 1, tzinfo=UTC)
+USER = uuid.UUID(int=1)
+
+signal = st.one_of(st.none(), st.floats(min_value=-5, max_value=50, allow_nan=False))
+
+
+def memory(importance: int = 5, age_days: float = 1.0) -> Memory:
+    when = NOW - timedelta(days=age_days)
+    return Memory(
+        id=uuid.uuid4(),
+        user_id=USER,
+        category=MemoryCategory.FACT,
+        text="x",
+        importance=importance,
+        created_at=when,
+        updated_at=when,
+    )
+
+
+candidates = st.lists(
+    st.builds(
+        Candidate,
+        memory=st.builds(
+            memory,
+            importance=st.integers(1, 10),
+            age_days=st.floats(min_value=0, max_value=3650, allow_nan=False),
+        ),
+        lexical=signal,
+        dense=st.one_of(st.none(), st.floats(min_value=-1, max_value=1, allow_nan=False)),
+    ),
+    max_size=30,
+)
+weights = st.builds(
+    RankingWeights,
+    lexical=st.floats(0, 1),
+    dense=st.floats(0, 1),
+    importance=st.floats(0, 1),
+    recency=st.floats(0.01, 1),
+    half_life_days=st.floats(0.1, 1000),
+)
+
+
+@given(candidates, weights)
+def test_scores_are_bounded_and_sorted(cands: list[Candidate], w: RankingWeights) -> None:
+    ranked = rank(cands, now=NOW, weights=w, limit=100)
+    assert len(ranked) == len(cands)
+    assert all(0.0 <= s.score <= 1.0 for s in ranked)
+    assert [s.score for s in ranked] == sorted((s.score for s in ranked), reverse=True)
+
+
+@given(candidates, weights, st.randoms())
+def test_ranking_ignores_candidate_order(cands: list[Candidate], w: RankingWeights, rnd) -> None:  # type: ignore[no-untyped-def]
+    shuffled = list(cands)
+    rnd.shuffle(shuffled)
+    a = rank(cands, now=NOW, weights=w, limit=10)
+    b = rank(shuffled, now=NOW, weights=w, limit=10)
+    assert [(s.memory.id, s.score) for s in a] == [(s.memory.id, s.score) for s in b]
+
+
+@given(candidates, st.floats(0, 20), st.floats(0.01, 30))
+def test_more_relevant_never_scores_lower(cands: list[Candidate], base: float, bump: float) -> None:
+    target = Candidate(memory(), lexical=base, dense=0.3)
+    better = Candidate(target.memory, lexical=base + bump, dense=0.3)
+    w = RankingWeights()
+    before = {s.memory.id: s.score for s in rank([*cands, target], now=NOW, weights=w, limit=100)}
+    after = {s.memory.id: s.score for s in rank([*cands, better], now=NOW, weights=w, limit=100)}
+    assert after[target.memory.id] >= before[target.memory.id] - 1e-12
+
+
+@given(st.floats(0, 3650), st.floats(0.001, 100))
+def test_more_recent_never_scores_lower(age: float, fresher_by: float) -> None:
+    old = memory(age_days=age + fresher_by)
+    new = replace(old, id=uuid.uuid4(), updated_at=old.updated_at + timedelta(days=fresher_by))
+    ranked = rank([Candidate(old, 1.0, 0.5), Candidate(new, 1.0, 0.5)], now=NOW, weights=RankingWeights(), limit=2)
+    scores = {s.memory.id: s.score for s in ranked}
+    assert scores[new.id] >= scores[old.id]
+
+
+def test_relevance_dominates_with_default_weights() -> None:
+    strong, weak = memory(importance=1, age_days=300), memory(importance=10, age_days=0)
+    ranked = rank(
+        [Candidate(weak, lexical=0.5, dense=0.1), Candidate(strong, lexical=9.0, dense=0.8)],
+        now=NOW,
+        weights=RankingWeights(),
+        limit=2,
+    )
+    assert ranked[0].memory.id == strong.id
+
+
+def test_time_decay_halves_per_half_life() -> None:
+    assert time_decay(0, 30) == 1.0
+    assert time_decay(30 * 86400, 30) == pytest.approx(0.5)
+    assert time_decay(60 * 86400, 30) == pytest.approx(0.25)
+
+
+def test_limit_and_bad_weights() -> None:
+    assert rank([Candidate(memory(), 1.0, None)], now=NOW, weights=RankingWeights(), limit=0) == []
+    with pytest.raises(InvalidInput):
+        RankingWeights(lexical=0, dense=0, importance=0, recency=0)
+    with pytest.raises(InvalidInput):
+        RankingWeights(half_life_days=0)
