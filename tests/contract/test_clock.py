@@ -28,4 +28,4 @@ def test_manual_clock_moves_only_when_told() -> None:
     assert clock.now() == clock.now() == datetime(2026, 5, 1, tzinfo=UTC)
     assert clock.advance(timedelta(days=21)) == datetime(2026, 5, 22, tzinfo=UTC)
     with pytest.raises(ValueError, match="timezone"):
-        ManualClock(datetime(2026, 5, 1))  # noqa: DTZ001 - naive on purpose
+        ManualClock(datetime(2026, 5, 1))

@@ -6,11 +6,11 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from tests.conftest import T0
 
 from companion.domain.errors import Conflict
 from companion.domain.models import ConversationSummary, ConversationTurn, Role
 from companion.ports.conversation_store import ConversationStore
-from tests.conftest import T0
 
 ADA = uuid.UUID("00000000-0000-4000-8000-00000000000a")
 BOB = uuid.UUID("00000000-0000-4000-8000-00000000000b")
@@ -27,7 +27,9 @@ def turn(user: uuid.UUID, session: uuid.UUID, text: str, minute: int) -> Convers
     )
 
 
-def summary(user: uuid.UUID, session: uuid.UUID, ended_hours: int, text: str) -> ConversationSummary:
+def summary(
+    user: uuid.UUID, session: uuid.UUID, ended_hours: int, text: str
+) -> ConversationSummary:
     return ConversationSummary(
         id=uuid.uuid4(),
         user_id=user,

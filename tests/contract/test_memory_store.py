@@ -8,12 +8,12 @@ from datetime import timedelta
 
 import numpy as np
 import pytest
+from tests.conftest import T0, make_memory
 
 from companion.adapters.memory import HashingEmbedder
 from companion.domain.errors import Conflict, EmbeddingModelMismatch, NotFound
 from companion.domain.models import Embedding, MemoryCategory, MemoryQuery
 from companion.ports.memory_store import MemoryStore
-from tests.conftest import T0, make_memory
 
 ADA = uuid.UUID("00000000-0000-4000-8000-00000000000a")
 BOB = uuid.UUID("00000000-0000-4000-8000-00000000000b")
@@ -26,7 +26,9 @@ async def vec(text: str) -> Embedding:
 
 
 def query(text: str, embedding: Embedding | None, limit: int = 10) -> MemoryQuery:
-    return MemoryQuery(text=text, terms=tuple(text.lower().split()), embedding=embedding, limit=limit)
+    return MemoryQuery(
+        text=text, terms=tuple(text.lower().split()), embedding=embedding, limit=limit
+    )
 
 
 async def test_added_memory_reads_back_identically(memory_store: MemoryStore) -> None:
@@ -74,7 +76,9 @@ async def test_duplicate_id_or_key_is_a_conflict(memory_store: MemoryStore) -> N
 async def test_update_replaces_fields_and_drops_stale_vector(memory_store: MemoryStore) -> None:
     memory = make_memory(ADA, "Lives in Paris", key="location.home", value="Paris")
     await memory_store.add(memory, await vec(memory.text))
-    moved = replace(memory, text="Lives in Berlin", value="Berlin", updated_at=T0 + timedelta(days=1))
+    moved = replace(
+        memory, text="Lives in Berlin", value="Berlin", updated_at=T0 + timedelta(days=1)
+    )
     await memory_store.update(moved, None)
     assert await memory_store.get(ADA, memory.id) == moved
     # The Paris vector must not describe the Berlin text.
@@ -96,7 +100,12 @@ async def test_update_of_unknown_memory_is_not_found(memory_store: MemoryStore) 
 
 async def test_list_is_newest_first_with_filters_and_paging(memory_store: MemoryStore) -> None:
     made = [
-        make_memory(ADA, f"note {i}", category=MemoryCategory.EVENT if i % 2 else MemoryCategory.FACT, minutes=i)
+        make_memory(
+            ADA,
+            f"note {i}",
+            category=MemoryCategory.EVENT if i % 2 else MemoryCategory.FACT,
+            minutes=i,
+        )
         for i in range(7)
     ]
     for memory in made:
@@ -117,7 +126,9 @@ async def test_delete_removes_memory_and_its_vector(memory_store: MemoryStore) -
     assert await memory_store.candidates(ADA, query("green", await vec("green"))) == []
     assert await memory_store.delete(ADA, memory.id) is False
     # The key is free again.
-    await memory_store.add(make_memory(ADA, "Favourite colour is blue", key="favourite.colour"), None)
+    await memory_store.add(
+        make_memory(ADA, "Favourite colour is blue", key="favourite.colour"), None
+    )
 
 
 async def test_candidates_merge_lexical_and_dense_signals(memory_store: MemoryStore) -> None:
@@ -129,7 +140,9 @@ async def test_candidates_merge_lexical_and_dense_signals(memory_store: MemorySt
     ]
     for text in texts:
         await memory_store.add(make_memory(ADA, text), await vec(text))
-    found = await memory_store.candidates(ADA, query("dog biscuit", await vec("dog Biscuit"), limit=2))
+    found = await memory_store.candidates(
+        ADA, query("dog biscuit", await vec("dog Biscuit"), limit=2)
+    )
     by_text = {c.memory.text: c for c in found}
     assert "Has a dog called Biscuit" in by_text
     hit = by_text["Has a dog called Biscuit"]

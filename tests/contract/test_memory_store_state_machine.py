@@ -20,6 +20,7 @@ from hypothesis.stateful import (
     invariant,
     rule,
 )
+from tests.conftest import T0, make_memory
 
 from companion.adapters.memory import InMemoryMemoryStore
 from companion.adapters.sqlite.database import SqliteDatabase
@@ -27,7 +28,6 @@ from companion.adapters.sqlite.sqlite_memory_store import SqliteMemoryStore
 from companion.domain.errors import Conflict
 from companion.domain.models import Memory
 from companion.ports.memory_store import MemoryStore
-from tests.conftest import T0, make_memory
 
 USERS = [uuid.UUID(int=i + 1) for i in range(2)]
 KEYS = st.one_of(st.none(), st.sampled_from(["name", "location.home", "pet.dog.rex", "likes.tea"]))

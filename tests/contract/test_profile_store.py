@@ -6,9 +6,10 @@ import uuid
 from dataclasses import replace
 from datetime import timedelta
 
+from tests.conftest import T0
+
 from companion.domain.models import UserProfile
 from companion.ports.profile_store import ProfileStore
-from tests.conftest import T0
 
 ADA = uuid.UUID("00000000-0000-4000-8000-00000000000a")
 

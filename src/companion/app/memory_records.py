@@ -60,6 +60,7 @@ class MemoryRecord(BaseModel):
 
 def to_record(memory: Memory) -> dict[str, Any]:
     """A memory as a JSON-ready dict."""
+
     def iso(moment: datetime | None) -> str | None:
         return None if moment is None else moment.isoformat()
 

@@ -25,6 +25,7 @@ MIN_IMPORTANCE = 1
 MAX_IMPORTANCE = 10
 
 _NAME_RE = re.compile(r"^[\w][\w .'-]*$", re.UNICODE)
+_UUID_SHAPE_RE = re.compile(r"^\{?[0-9a-z]{8}(?:-[0-9a-z]{4}){3}-[0-9a-z]{12}\}?$", re.IGNORECASE)
 _KEY_RE = re.compile(r"^[a-z0-9_]+(?:[.:][a-z0-9_]+)*$")
 
 
@@ -83,7 +84,9 @@ def resolve_user_ref(ref: str) -> tuple[UUID, str | None]:
     if not isinstance(ref, str):
         raise InvalidUserId("user must be a UUID or a name")
     stripped = ref.strip()
-    if _looks_like_uuid(stripped):
+    if _looks_like_uuid(stripped) or _UUID_SHAPE_RE.match(stripped):
+        # Shaped like a UUID but malformed: the user meant a UUID, so say it is invalid
+        # rather than silently treating it as a new name.
         return parse_user_id(stripped), None
     name = normalize_name(stripped)
     return user_id_for_name(name), name

@@ -23,8 +23,15 @@ USER, SESSION = uuid.UUID(int=1), uuid.UUID(int=2)
 
 def learned(key: str, value: str, text: str, importance: int) -> Memory:
     return Memory(
-        id=uuid.uuid4(), user_id=USER, category=MemoryCategory.FACT, text=text,
-        importance=importance, created_at=T, updated_at=T, key=key, value=value,
+        id=uuid.uuid4(),
+        user_id=USER,
+        category=MemoryCategory.FACT,
+        text=text,
+        importance=importance,
+        created_at=T,
+        updated_at=T,
+        key=key,
+        value=value,
     )
 
 
@@ -81,8 +88,12 @@ def test_returning_user_hears_about_last_time() -> None:
 
 def test_session_without_new_facts_quotes_the_last_thing_said() -> None:
     summary = summarize_session(
-        user_id=USER, session_id=SESSION, turns=[turn("I had a rough day at work")],
-        learned=[], started_at=T, ended_at=T,
+        user_id=USER,
+        session_id=SESSION,
+        turns=[turn("I had a rough day at work")],
+        learned=[],
+        started_at=T,
+        ended_at=T,
     )
     greeting = compose_greeting(user_id=USER, profile=None, last_summary=summary, now=T)
     assert "rough day at work" in greeting.text

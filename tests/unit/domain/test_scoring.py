@@ -87,7 +87,12 @@ def test_more_relevant_never_scores_lower(cands: list[Candidate], base: float, b
 def test_more_recent_never_scores_lower(age: float, fresher_by: float) -> None:
     old = memory(age_days=age + fresher_by)
     new = replace(old, id=uuid.uuid4(), updated_at=old.updated_at + timedelta(days=fresher_by))
-    ranked = rank([Candidate(old, 1.0, 0.5), Candidate(new, 1.0, 0.5)], now=NOW, weights=RankingWeights(), limit=2)
+    ranked = rank(
+        [Candidate(old, 1.0, 0.5), Candidate(new, 1.0, 0.5)],
+        now=NOW,
+        weights=RankingWeights(),
+        limit=2,
+    )
     scores = {s.memory.id: s.score for s in ranked}
     assert scores[new.id] >= scores[old.id]
 

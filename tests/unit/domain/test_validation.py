@@ -49,7 +49,10 @@ def test_names_map_to_stable_case_insensitive_uuids() -> None:
     assert resolve_user_ref("ada") == (ada, "ada")
 
 
-@pytest.mark.parametrize("bad", ["", "   ", "a" * 65, "ada;drop", "../etc", "x\ny"])
+@pytest.mark.parametrize(
+    "bad",
+    ["", "   ", "a" * 65, "ada;drop", "../etc", "x\ny", "12345678-1234-1234-1234-12345678zzzz"],
+)
 def test_bad_names_are_rejected(bad: str) -> None:
     with pytest.raises(InvalidUserId):
         resolve_user_ref(bad)
@@ -80,7 +83,9 @@ def test_keys_are_dotted_slugs_or_rejected(key: str) -> None:
 
 
 def test_candidate_validation_limits_size_and_content() -> None:
-    ok = validate_candidate(MemoryCandidate(MemoryCategory.FACT, "  Likes tea  ", 5, "likes.tea", "tea"))
+    ok = validate_candidate(
+        MemoryCandidate(MemoryCategory.FACT, "  Likes tea  ", 5, "likes.tea", "tea")
+    )
     assert ok.text == "Likes tea"
     for bad in ("", "x" * (MAX_MEMORY_TEXT + 1), "nul\x00byte"):
         with pytest.raises(InvalidInput):

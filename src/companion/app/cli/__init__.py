@@ -79,8 +79,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.print_help()
             return 2
         if args.command == "memories" and args.action is None:
-            raise UsageError("memories needs an action: list, search, forget, export, "
-                             "import or reindex")
+            raise UsageError(
+                "memories needs an action: list, search, forget, export, import or reindex"
+            )
         settings = _settings(args)
         redactor = SecretRedactor(settings.secret_values())
         configure_logging(
@@ -103,7 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
-    except Exception as exc:  # noqa: BLE001 - the last line of defence: no tracebacks for users
+    except Exception as exc:
         log.debug("unexpected_error", exc_info=True)
         _error(f"unexpected {type(exc).__name__}: {exc}", redactor)
         return 1

@@ -10,9 +10,7 @@ from uuid import UUID
 from companion.app.container import Container
 
 
-async def run_chat(
-    container: Container, user_id: UUID, *, stdin: TextIO, stdout: TextIO
-) -> int:
+async def run_chat(container: Container, user_id: UUID, *, stdin: TextIO, stdout: TextIO) -> int:
     """Greet, answer one reply per input line until EOF or /quit, then summarise."""
     interactive = stdin.isatty() and stdout.isatty()
     # Load the embedding model now, so missing weights fail before the greeting.

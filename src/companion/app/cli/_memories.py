@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 from pathlib import Path
@@ -75,7 +76,7 @@ async def run_memories(
     elif action == "export":
         text = dumps_jsonl(await service.list(user_id))
         if args.out:
-            Path(args.out).write_text(text, encoding="utf-8")
+            await asyncio.to_thread(_write, args.out, text)
         else:
             out.write(text)
     elif action == "import":
@@ -101,6 +102,13 @@ async def run_memories(
             "memories needs an action: list, search, forget, export, import or reindex"
         )
     return 0
+
+
+def _write(path: str, text: str) -> None:
+    try:
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise InvalidInput(f"cannot write {path}: {exc.strerror or 'error'}") from None
 
 
 def _read_lines(path: str) -> list[str]:

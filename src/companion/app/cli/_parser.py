@@ -28,8 +28,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     common = OneLineParser(add_help=False)
-    common.add_argument("--data-dir", help="where the embedded database lives "
-                        "(default: COMPANION_DATA_DIR, else the platform's user data dir)")
+    common.add_argument(
+        "--data-dir",
+        help="where the embedded database lives "
+        "(default: COMPANION_DATA_DIR, else the platform's user data dir)",
+    )
     common.add_argument("--log-level", help="DEBUG, INFO, WARNING (default) or ERROR")
     commands = parser.add_subparsers(dest="command", parser_class=OneLineParser)
 

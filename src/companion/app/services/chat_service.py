@@ -52,9 +52,7 @@ class ChatService:
         await self._users.mark_seen(user_id)
         session = await self._conversations.start(user_id)
         bind_session(user_id=str(user_id), session_id=str(session.session_id))
-        self._history[session.session_id] = [
-            ChatMessage(Role.ASSISTANT, session.greeting.text)
-        ]
+        self._history[session.session_id] = [ChatMessage(Role.ASSISTANT, session.greeting.text)]
         return session
 
     async def turn(self, session: Session, text: str) -> str:

@@ -12,6 +12,7 @@ from uuid import UUID
 
 import structlog
 
+from companion.app.services.rag_service import RAGService
 from companion.domain.errors import InvalidInput, NotFound
 from companion.domain.models import (
     Embedding,
@@ -23,7 +24,6 @@ from companion.domain.models import (
 )
 from companion.domain.text import normalize
 from companion.domain.validation import validate_candidate
-from companion.app.services.rag_service import RAGService
 from companion.ports.clock import Clock
 from companion.ports.embedder import Embedder
 from companion.ports.memory_store import MemoryStore
@@ -200,8 +200,8 @@ class MemoryService:
             if await self._store.get(user_id, memory.id) is not None:
                 skipped += 1
                 continue
-            existing = None if memory.key is None else await self._store.find_by_key(
-                user_id, memory.key
+            existing = (
+                None if memory.key is None else await self._store.find_by_key(user_id, memory.key)
             )
             if existing is None:
                 await self._store.add(memory, embedding)

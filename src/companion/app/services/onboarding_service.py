@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from companion.app.services.memory_service import MemoryService, SaveResult
 from companion.app.services.profile_service import ProfileService
 from companion.domain.errors import InvalidInput
-from companion.domain.extraction import slug
+from companion.domain.extraction import favourite_key, goal_key, likes_key
 from companion.domain.models import MemoryCandidate, MemoryCategory, MemorySource, UserProfile
 from companion.domain.validation import normalize_name
 
@@ -66,20 +66,18 @@ def onboarding_candidates(data: OnboardingData) -> list[MemoryCandidate]:
     for interest in data.interests:
         out.append(
             MemoryCandidate(
-                MemoryCategory.PREFERENCE, f"Likes {interest}", 5, f"likes.{slug(interest)}", interest
+                MemoryCategory.PREFERENCE, f"Likes {interest}", 5, likes_key(interest), interest
             )
         )
     for goal in data.goals:
-        out.append(
-            MemoryCandidate(MemoryCategory.GOAL, f"Goal: {goal}", 7, f"goal.{slug(goal)}", goal)
-        )
+        out.append(MemoryCandidate(MemoryCategory.GOAL, f"Goal: {goal}", 7, goal_key(goal), goal))
     for pref, value in data.preferences.items():
         out.append(
             MemoryCandidate(
                 MemoryCategory.PREFERENCE,
                 f"Preference {pref}: {value}",
                 5,
-                f"favourite.{slug(pref)}",
+                favourite_key(pref),
                 value,
             )
         )

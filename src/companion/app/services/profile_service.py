@@ -36,15 +36,11 @@ def merge_memories(profile: UserProfile, memories: Iterable[Memory]) -> UserProf
             name = value
         elif key.startswith("likes."):
             interests = _add_unique(interests, value)
-        elif key.startswith("dislikes."):
-            preferences[key] = value
-        elif key.startswith("favourite."):
+        elif key.startswith("dislikes.") or key.startswith("favourite."):
             preferences[key] = value
         elif key.startswith("goal."):
             goals = _add_unique(goals, value)
-    return replace(
-        profile, name=name, interests=interests, goals=goals, preferences=preferences
-    )
+    return replace(profile, name=name, interests=interests, goals=goals, preferences=preferences)
 
 
 class ProfileService:

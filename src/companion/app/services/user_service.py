@@ -43,8 +43,6 @@ class UserService:
     async def set_display_name(self, user_id: UUID, name: str) -> UserProfile:
         """Set the name the companion calls the user by."""
         profile = await self.ensure_profile_exists(user_id)
-        updated = replace(
-            profile, display_name=normalize_name(name), updated_at=self._clock.now()
-        )
+        updated = replace(profile, display_name=normalize_name(name), updated_at=self._clock.now())
         await self._profiles.save(updated)
         return updated

@@ -1,0 +1,106 @@
+"""Memory <-> row mapping, and the FTS5 query built from search terms."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+from uuid import UUID
+
+from companion.adapters.sqlite._codec import (
+    check_optional_text,
+    check_text,
+    dump_string_map,
+    from_micros,
+    from_micros_or_none,
+    id_text,
+    load_string_map,
+    to_micros,
+    to_micros_or_none,
+)
+from companion.domain.errors import InvalidInput
+from companion.domain.models import Memory, MemoryCategory, MemorySource
+
+# Plain dict lookups: calling an Enum class costs several times more, on every row read.
+_CATEGORIES = {category.value: category for category in MemoryCategory}
+_SOURCES = {source.value: source for source in MemorySource}
+
+
+def memory_params(memory: Memory) -> tuple[str, str, tuple[Any, ...]]:
+    """(id, user_id, values) for a memory, validated at the boundary.
+
+    The values are in the order of the memories table: category, text, key, value,
+    importance, source, created_at, updated_at, last_accessed_at, access_count, metadata.
+    """
+    if not isinstance(memory, Memory):
+        raise InvalidInput(f"expected a Memory, got {type(memory).__name__}")
+    memory_id = id_text(memory.id, what="memory id")
+    user_id = id_text(memory.user_id, what="user id")
+    try:
+        category = MemoryCategory(memory.category).value
+        source = MemorySource(memory.source).value
+    except ValueError as exc:
+        raise InvalidInput(f"unknown memory category or source: {exc}") from None
+    importance = memory.importance
+    if isinstance(importance, bool) or not isinstance(importance, int):
+        raise InvalidInput(f"importance must be an integer, got {importance!r}")
+    access_count = memory.access_count
+    if isinstance(access_count, bool) or not isinstance(access_count, int) or access_count < 0:
+        raise InvalidInput(f"access count must be a non-negative integer, got {access_count!r}")
+    values = (
+        category,
+        check_text(memory.text, what="memory text"),
+        check_optional_text(memory.key, what="memory key"),
+        check_optional_text(memory.value, what="memory value"),
+        importance,
+        source,
+        to_micros(memory.created_at, what="created_at"),
+        to_micros(memory.updated_at, what="updated_at"),
+        to_micros_or_none(memory.last_accessed_at, what="last_accessed_at"),
+        access_count,
+        dump_string_map(memory.metadata, what="memory metadata"),
+    )
+    return memory_id, user_id, values
+
+
+def memory_from_row(row: tuple[Any, ...], user_id: UUID | None = None) -> Memory:
+    """A Memory from a row of (id, user_id, the values of :func:`memory_params`).
+
+    ``user_id`` saves re-parsing an id the caller already holds.
+    """
+    return Memory(
+        id=UUID(row[0]),
+        user_id=user_id if user_id is not None else UUID(row[1]),
+        category=_CATEGORIES.get(row[2]) or MemoryCategory(row[2]),
+        text=row[3],
+        key=row[4],
+        value=row[5],
+        importance=int(row[6]),
+        source=_SOURCES.get(row[7]) or MemorySource(row[7]),
+        created_at=from_micros(row[8]),
+        updated_at=from_micros(row[9]),
+        last_accessed_at=from_micros_or_none(row[10]),
+        access_count=int(row[11]),
+        metadata=load_string_map(row[12]),
+    )
+
+
+def fts_match(terms: Iterable[str]) -> str | None:
+    """An FTS5 MATCH expression OR-ing the terms, each a quoted string; None if no terms.
+
+    Quoting every term (with ``"`` doubled) makes user text a plain phrase: operators
+    such as NEAR, AND, ``*``, ``-``, ``:`` or parentheses inside it have no effect.
+    """
+    phrases: dict[str, None] = {}
+    for term in terms:
+        if not isinstance(term, str):
+            raise InvalidInput(f"search terms must be text, got {type(term).__name__}")
+        # NUL would end the expression early inside SQLite's C string handling.
+        cleaned = term.replace("\x00", " ").strip()
+        if cleaned:
+            phrases['"' + cleaned.replace('"', '""') + '"'] = None
+    return " OR ".join(phrases) if phrases else None
+
+
+def placeholders(count: int) -> str:
+    """``?, ?, ?`` for an IN list of ``count`` values."""
+    return ", ".join("?" * count)

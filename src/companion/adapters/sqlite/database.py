@@ -1,0 +1,209 @@
+"""SqliteDatabase: one SQLite file, one connection, one worker thread that owns it."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from types import TracebackType
+from typing import Self, TypeVar, TypeVarTuple
+
+from companion.adapters.sqlite._migrations import load_migrations, migrate
+from companion.domain.errors import CompanionError, StoreError, StoreUnavailable
+
+T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
+
+BUSY_TIMEOUT_SECONDS = 5.0
+CACHE_KIB = 64 * 1024
+
+# Primary result codes (the low byte of an extended code) that mean "another connection
+# holds the lock": worth retrying later, unlike a corrupt file or a broken query.
+_SQLITE_BUSY = 5
+_SQLITE_LOCKED = 6
+
+
+def translate_error(exc: sqlite3.Error, what: str) -> StoreError:
+    """The domain error for a sqlite3 error raised while doing ``what``."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    busy = code is not None and (code & 0xFF) in (_SQLITE_BUSY, _SQLITE_LOCKED)
+    text = str(exc)
+    if busy or (isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text)):
+        return StoreUnavailable(f"SQLite database is busy, could not {what}: {text}")
+    return StoreError(f"SQLite could not {what}: {text}")
+
+
+class SqliteDatabase:
+    """An open companion database: WAL mode, migrated, accessed from one worker thread.
+
+    Every use of the connection runs on a single dedicated thread, so concurrent
+    coroutines in this process are serialized without blocking the event loop, and
+    ``sqlite3``'s same-thread check stays on as a guard. Other processes may open the
+    same file: writers take the write lock up front (``BEGIN IMMEDIATE``) and wait up to
+    the busy timeout for each other.
+    """
+
+    def __init__(
+        self, path: Path, executor: ThreadPoolExecutor, conn: sqlite3.Connection, version: int
+    ) -> None:
+        """Use :meth:`open`; this wires already-opened parts together."""
+        self._path = path
+        self._executor: ThreadPoolExecutor | None = executor
+        self._conn: sqlite3.Connection | None = conn
+        self._version = version
+
+    @classmethod
+    def open(cls, path: Path, *, busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> SqliteDatabase:
+        """Open (creating if needed) the database at ``path`` and bring its schema up to date.
+
+        Raises SchemaError when the file's schema is newer than this code knows, and
+        StoreError/StoreUnavailable when it cannot be opened.
+        """
+        path = Path(path).expanduser()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the folder for the database {path}: {exc}") from exc
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="companion-sqlite")
+        try:
+            conn, version = executor.submit(_connect, path, busy_timeout).result()
+        except BaseException:
+            executor.shutdown(wait=True)
+            raise
+        return cls(path, executor, conn, version)
+
+    @property
+    def path(self) -> Path:
+        """The database file."""
+        return self._path
+
+    @property
+    def schema_version(self) -> int:
+        """The schema version after migrations (``PRAGMA user_version``)."""
+        return self._version
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` was called."""
+        return self._executor is None
+
+    async def run(self, fn: Callable[[sqlite3.Connection, *Ts], T], *args: *Ts) -> T:
+        """Run ``fn(conn, *args)`` on the worker thread, outside any transaction.
+
+        For reads: each statement sees the latest committed data. sqlite3 errors become
+        StoreUnavailable (locked/busy) or StoreError; domain errors pass through.
+        """
+        return await self._submit(fn, args, write=False)
+
+    async def write(self, fn: Callable[[sqlite3.Connection, *Ts], T], *args: *Ts) -> T:
+        """Run ``fn(conn, *args)`` on the worker thread in a ``BEGIN IMMEDIATE`` transaction.
+
+        Commits when ``fn`` returns, rolls back when it raises (and re-raises).
+        """
+        return await self._submit(fn, args, write=True)
+
+    async def _submit(
+        self, fn: Callable[[sqlite3.Connection, *Ts], T], args: tuple[*Ts], *, write: bool
+    ) -> T:
+        executor = self._executor
+        if executor is None:
+            raise StoreError(f"the SQLite database {self._path} is closed")
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(executor, self._call, fn, args, write)
+        except RuntimeError as exc:
+            # The executor refuses new work once close() shut it down.
+            if self._executor is None:
+                raise StoreError(f"the SQLite database {self._path} is closed") from exc
+            raise
+
+    def _call(self, fn: Callable[[sqlite3.Connection, *Ts], T], args: tuple[*Ts], write: bool) -> T:
+        conn = self._conn
+        if conn is None:
+            raise StoreError(f"the SQLite database {self._path} is closed")
+        what = _describe(fn)
+        try:
+            if not write:
+                return fn(conn, *args)
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = fn(conn, *args)
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            return result
+        except CompanionError:
+            raise
+        except sqlite3.Error as exc:
+            raise translate_error(exc, what) from exc
+
+    def close(self) -> None:
+        """Close the connection and stop the worker thread (idempotent).
+
+        Work already submitted finishes first; later calls raise StoreError.
+        """
+        executor, self._executor = self._executor, None
+        if executor is None:
+            return
+        try:
+            executor.submit(self._close_connection).result()
+        finally:
+            executor.shutdown(wait=True)
+
+    def _close_connection(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else f"schema {self._version}"
+        return f"SqliteDatabase({str(self._path)!r}, {state})"
+
+
+def _describe(fn: Callable[..., object]) -> str:
+    """A readable name for an operation: ``_add_memory`` -> ``add memory``."""
+    name = getattr(fn, "__name__", "run a query")
+    return name.strip("_").replace("_", " ") or "run a query"
+
+
+def _connect(path: Path, busy_timeout: float) -> tuple[sqlite3.Connection, int]:
+    """Open, configure and migrate; runs on the worker thread that will own the connection."""
+    try:
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves, so the module never opens
+        # an implicit transaction that would hold a lock across awaits.
+        conn = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise translate_error(exc, f"open the database {path}") from exc
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            raise StoreError(f"SQLite could not switch {path} to WAL mode (got {mode!r})")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        # The default 2 MiB page cache cannot hold a 10,000-memory user's rows (vectors make
+        # them ~1.5 KiB each), and every lexical hit reads its row; 64 MiB is a ceiling,
+        # not an allocation.
+        conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
+        version = migrate(conn, load_migrations())
+    except BaseException as exc:
+        conn.close()
+        if isinstance(exc, sqlite3.Error):
+            raise translate_error(exc, f"open the database {path}") from exc
+        raise
+    return conn, version

@@ -1,0 +1,175 @@
+"""Sessions end to end through the services: greet, answer, remember, summarise, greet again."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+
+from companion.adapters.local.offline_chat_model import OfflineChatModel
+from companion.adapters.memory import (
+    HashingEmbedder,
+    InMemoryCache,
+    InMemoryConversationStore,
+    InMemoryMemoryStore,
+    InMemoryProfileStore,
+    ManualClock,
+)
+from companion.app.services import (
+    ChatService,
+    ConversationService,
+    MemoryService,
+    OnboardingData,
+    OnboardingService,
+    ProfileService,
+    RAGService,
+    UserService,
+)
+from companion.domain.errors import InvalidInput
+from companion.domain.models import ChatRequest, GreetingKind, MemoryCandidate
+from companion.domain.scoring import RankingWeights
+
+ADA = uuid.UUID(int=42)
+
+
+class CountingChatModel(OfflineChatModel):
+    """The offline model, counting every call a session makes to it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[str] = []
+
+    async def reply(self, request: ChatRequest) -> str:
+        self.calls.append("reply")
+        return await super().reply(request)
+
+    async def stream_reply(self, request: ChatRequest) -> AsyncIterator[str]:  # type: ignore[override]
+        self.calls.append("stream_reply")
+        async for piece in super().stream_reply(request):
+            yield piece
+
+    async def extract_memories(self, text: str) -> list[MemoryCandidate]:
+        self.calls.append("extract_memories")
+        return await super().extract_memories(text)
+
+
+@dataclass
+class App:
+    clock: ManualClock
+    model: CountingChatModel
+    chat: ChatService
+    memories: MemoryService
+    profiles: ProfileService
+    onboarding: OnboardingService
+    conversations: ConversationService
+
+
+@pytest.fixture
+def app() -> App:
+    clock, model = ManualClock(), CountingChatModel()
+    store, profiles_store, convo_store = (
+        InMemoryMemoryStore(),
+        InMemoryProfileStore(),
+        InMemoryConversationStore(),
+    )
+    embedder = HashingEmbedder()
+    rag = RAGService(store, embedder, InMemoryCache(), clock, RankingWeights())
+    users = UserService(profiles_store, clock)
+    memories = MemoryService(store, embedder, rag, clock)
+    profiles = ProfileService(profiles_store, users, clock)
+    conversations = ConversationService(convo_store, profiles_store, clock)
+    chat = ChatService(users, conversations, memories, profiles, rag, model)
+    return App(
+        clock, model, chat, memories, profiles, OnboardingService(profiles, memories), conversations
+    )
+
+
+async def test_a_returning_user_is_greeted_with_the_last_conversation(app: App) -> None:
+    first = await app.chat.start(ADA)
+    assert first.greeting.kind is GreetingKind.NEW_USER
+    reply = await app.chat.turn(
+        first, "Hi! My name is Ada and my favourite colour is green. I have a dog called Biscuit."
+    )
+    assert "Ada" in reply
+    await app.chat.end(first)
+    profile = await app.profiles.get(ADA)
+    assert profile.name == "Ada"
+    assert dict(profile.preferences) == {"favourite.colour": "green"}
+
+    app.clock.advance(timedelta(days=21))
+    app.model.calls.clear()
+    second = await app.chat.start(ADA)
+    assert app.model.calls == []  # the greeting needs no model call
+    assert second.greeting.kind is GreetingKind.RETURNING
+    assert second.greeting.refers_to_session == first.session_id
+    assert "three weeks" in second.greeting.text and "Biscuit" in second.greeting.text
+    assert "Biscuit" in await app.chat.turn(second, "What's my dog called?")
+    assert "green" in await app.chat.turn(second, "What is my favourite colour?")
+
+
+async def test_an_empty_session_does_not_replace_the_last_summary(app: App) -> None:
+    first = await app.chat.start(ADA)
+    await app.chat.turn(first, "I live in Lahore.")
+    await app.chat.end(first)
+    app.clock.advance(timedelta(hours=2))
+    silent = await app.chat.start(ADA)
+    assert await app.chat.end(silent) is None
+    app.clock.advance(timedelta(hours=2))
+    third = await app.chat.start(ADA)
+    assert third.greeting.refers_to_session == first.session_id
+    assert "Lahore" in third.greeting.text
+
+
+async def test_repeating_yourself_adds_nothing(app: App) -> None:
+    session = await app.chat.start(ADA)
+    for _ in range(3):
+        await app.chat.turn(session, "I have a dog called Biscuit.")
+    assert [m.key for m in await app.memories.list(ADA)] == ["pet.dog.biscuit"]
+    assert len(session.learned) == 1
+
+
+async def test_it_says_so_when_it_does_not_know(app: App) -> None:
+    session = await app.chat.start(ADA)
+    reply = await app.chat.turn(session, "What's my dog called?")
+    assert "know" in reply.lower() and "Biscuit" not in reply
+
+
+async def test_onboarding_builds_profile_and_memories_once(app: App) -> None:
+    data = OnboardingData.parse(
+        {
+            "name": "Ada",
+            "interests": ["chess", "hiking"],
+            "goals": ["learn Spanish"],
+            "preferences": {"colour": "green"},
+            "language": "en",
+        }
+    )
+    profile, results = await app.onboarding.initialize(ADA, data)
+    assert profile.name == "Ada" and profile.language == "en"
+    assert set(profile.interests) == {"chess", "hiking"}
+    assert profile.goals == ("learn Spanish",)
+    assert len(results) == 5
+    _, again = await app.onboarding.initialize(ADA, data)
+    assert len(await app.memories.list(ADA)) == 5
+    assert all(r.change.value == "unchanged" for r in again)
+    session = await app.chat.start(ADA)
+    assert "Ada" in session.greeting.text
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        {"name": "Ada", "unknown": 1},
+        {"interests": [""]},
+        {"interests": ["x" * 201]},
+        {"name": "x" * 65},
+        {"preferences": {"": "green"}},
+        "not an object",
+    ],
+)
+def test_bad_onboarding_data_is_rejected(raw: object) -> None:
+    with pytest.raises(InvalidInput, match="onboarding"):
+        OnboardingData.parse(raw)

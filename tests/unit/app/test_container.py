@@ -1,0 +1,67 @@
+"""The container wires every port, chooses adapters from settings, and can be overridden."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+
+from companion.adapters.memory import HashingEmbedder, InMemoryMemoryStore
+from companion.adapters.sqlite.sqlite_memory_store import SqliteMemoryStore
+from companion.app.container import DATABASE_FILE, build_container
+from companion.app.settings import load_settings
+
+
+def test_every_dependency_is_wired(tmp_path: Path) -> None:
+    container = build_container(load_settings(companion={"data_dir": tmp_path}))
+    container.check_dependencies()
+
+
+async def test_embedded_default_is_sqlite_in_the_data_dir(tmp_path: Path) -> None:
+    container = build_container(
+        load_settings(companion={"data_dir": tmp_path, "embedder": "hashing"})
+    )
+    try:
+        assert isinstance(container.gateways.memory_store(), SqliteMemoryStore)
+        assert (tmp_path / DATABASE_FILE).exists()
+    finally:
+        container.shutdown_resources()
+
+
+async def test_settings_choose_in_memory_and_nothing_is_written(tmp_path: Path) -> None:
+    container = build_container(
+        load_settings(companion={"data_dir": tmp_path, "store": "memory", "embedder": "hashing"})
+    )
+    user = uuid.uuid4()
+    saved = await container.services.memories().save(user, text="Likes tea")
+    store = container.gateways.memory_store()
+    assert isinstance(store, InMemoryMemoryStore)
+    assert await store.get(user, saved.memory.id) == saved.memory
+    assert not (tmp_path / DATABASE_FILE).exists()
+
+
+async def test_override_swaps_an_adapter_for_every_service(tmp_path: Path) -> None:
+    container = build_container(load_settings(companion={"data_dir": tmp_path}))
+    store, embedder = InMemoryMemoryStore(), HashingEmbedder()
+    with (
+        container.gateways.memory_store.override(store),
+        container.gateways.embedder.override(embedder),
+    ):
+        user = uuid.uuid4()
+        result = await container.services.memories().save(user, text="Likes green tea")
+        assert await store.get(user, result.memory.id) == result.memory
+        found = await container.services.rag().retrieve(user, "green tea")
+        assert [s.memory.id for s in found] == [result.memory.id]
+    assert embedder.calls >= 2
+    assert not (tmp_path / DATABASE_FILE).exists()
+
+
+def test_building_a_container_opens_nothing(tmp_path: Path) -> None:
+    build_container(load_settings(companion={"data_dir": tmp_path / "never"}))
+    assert not (tmp_path / "never").exists()
+
+
+def test_bad_store_setting_is_rejected() -> None:
+    with pytest.raises(ValueError, match="store"):
+        load_settings(companion={"store": "mongodb"})
