@@ -83,3 +83,26 @@ async def test_saving_a_summary_twice_replaces_it(conversation_store: Conversati
     final = summary(ADA, session, 2, "final")
     await conversation_store.save_summary(final)
     assert await conversation_store.summaries(ADA, 10) == [final]
+
+
+async def test_a_session_cannot_change_hands(conversation_store: ConversationStore) -> None:
+    session = uuid.uuid4()
+    mine = summary(ADA, session, 1, "mine")
+    await conversation_store.save_summary(mine)
+    with pytest.raises(Conflict):
+        await conversation_store.save_summary(summary(BOB, session, 2, "stolen"))
+    with pytest.raises(Conflict):
+        # the same summary id filed under another session
+        await conversation_store.save_summary(
+            ConversationSummary(
+                id=mine.id,
+                user_id=ADA,
+                session_id=uuid.uuid4(),
+                summary="dup",
+                started_at=mine.started_at,
+                ended_at=mine.ended_at,
+                turn_count=1,
+            )
+        )
+    assert await conversation_store.summaries(ADA, 10) == [mine]
+    assert await conversation_store.latest_summary(BOB) is None

@@ -11,7 +11,7 @@ import pytest
 from tests.conftest import T0, make_memory
 
 from companion.adapters.memory import HashingEmbedder
-from companion.domain.errors import Conflict, EmbeddingModelMismatch, NotFound
+from companion.domain.errors import Conflict, EmbeddingModelMismatch, InvalidInput, NotFound
 from companion.domain.models import Embedding, MemoryCategory, MemoryQuery
 from companion.ports.memory_store import MemoryStore
 
@@ -209,3 +209,10 @@ async def test_touch_records_access(memory_store: MemoryStore) -> None:
     assert got is not None
     assert got.last_accessed_at == later
     assert got.access_count == 1
+
+
+async def test_negative_paging_is_rejected(memory_store: MemoryStore) -> None:
+    with pytest.raises(InvalidInput):
+        await memory_store.list(ADA, limit=-1)
+    with pytest.raises(InvalidInput):
+        await memory_store.list(ADA, offset=-1)

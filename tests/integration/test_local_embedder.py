@@ -155,6 +155,14 @@ async def test_nonexistent_weights_dir_says_how_to_fix(tmp_path: Path) -> None:
     assert "\n" not in message
 
 
+def test_missing_wheel_says_how_to_fix(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, package=None: None)
+    with pytest.raises(ModelUnavailable) as info:
+        LocalEmbedder().load()
+    assert FIX in str(info.value)
+    assert "COMPANION_EMBEDDING_WEIGHTS_DIR" in str(info.value)
+
+
 def test_weights_dir_without_tokenizer_names_the_file(weights_dir: Path, tmp_path: Path) -> None:
     partial = tmp_path / "weights"
     partial.mkdir()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import sqlite3
 import subprocess
 import sys
@@ -335,11 +336,70 @@ async def test_vector_cache_sees_local_writes(db: SqliteDatabase) -> None:
     top = await store.candidates(user, dense(unit(3), limit=1))
     assert [c.memory.id for c in top] == [first.id]
 
+    await store.update(replace(first, text="Plays the cello"), None)  # stale vector dropped
+    assert [c.memory.id for c in await store.candidates(user, dense(unit(3)))] == [second.id]
+
     await store.delete(user, second.id)
-    assert {c.memory.id for c in await store.candidates(user, dense(unit(2)))} == {first.id}
-    assert store.vector_index.builds == builds + 3  # rebuilt after each write, not per query
-    await store.candidates(user, dense(unit(2)))
-    assert store.vector_index.builds == builds + 3
+    assert await store.candidates(user, dense(unit(2))) == []
+    # Local writes edit the cached matrix in place: no 10,000-row rebuild after each one.
+    assert store.vector_index.builds == builds
+
+
+async def test_cached_vectors_match_a_fresh_read_after_many_local_writes(
+    db: SqliteDatabase,
+) -> None:
+    store = SqliteMemoryStore(db)
+    rng = np.random.default_rng(5)
+    users = [uuid.uuid4(), uuid.uuid4()]
+    live: dict[uuid.UUID, list[Memory]] = {user: [] for user in users}
+    categories = list(MemoryCategory)
+    probe = unit(1, dims=16)
+    for step in range(300):
+        user = users[step % 2]
+        mine = live[user]
+        action = rng.integers(0, 6) if mine else 0
+        if action <= 1:
+            m = replace(memory(user, f"Note {step}"), category=categories[step % 9])
+            vector = None if action == 1 else Embedding(MODEL, unit(step, dims=16))
+            await store.add(m, vector)
+            mine.append(m)
+        elif action == 2:  # new text, no vector: the old vector must go
+            i = int(rng.integers(len(mine)))
+            mine[i] = replace(mine[i], text=f"Rewritten {step}")
+            await store.update(mine[i], None)
+        elif action == 3:  # same text, new category: the vector stays
+            i = int(rng.integers(len(mine)))
+            mine[i] = replace(mine[i], category=categories[(step * 7) % 9])
+            await store.update(mine[i], None)
+        elif action == 4:
+            await store.set_embedding(
+                user, mine[int(rng.integers(len(mine)))].id, Embedding(MODEL, unit(step, dims=16))
+            )
+        else:
+            assert await store.delete(user, mine.pop(int(rng.integers(len(mine)))).id)
+        if step % 10 == 0:  # search now and then, so the cache exists while writes happen
+            await store.candidates(user, dense(probe, limit=1000))
+    for user in users:  # finally move every memory to another category, vector kept
+        for i, m in enumerate(live[user]):
+            live[user][i] = replace(m, category=categories[(categories.index(m.category) + 1) % 9])
+            await store.update(live[user][i], None)
+    with SqliteDatabase.open(db.path) as fresh_db:
+        fresh = SqliteMemoryStore(fresh_db)
+        for user in users:
+            filters = [None, *(frozenset({c}) for c in categories), frozenset(categories[:3])]
+            for wanted, limit in itertools.product(filters, (7, 1000)):
+                query = MemoryQuery(
+                    text="",
+                    terms=(),
+                    embedding=Embedding(MODEL, probe),
+                    limit=limit,
+                    categories=wanted,
+                )
+                cached = {c.memory.id: c.dense for c in await store.candidates(user, query)}
+                truth = {c.memory.id: c.dense for c in await fresh.candidates(user, query)}
+                assert cached.keys() == truth.keys()
+                assert cached == pytest.approx(truth, abs=1e-6)
+    assert store.vector_index.builds == 2  # one per user: every write was applied in place
 
 
 async def test_other_users_writes_do_not_rebuild_a_users_vectors(db_path: Path) -> None:
@@ -365,6 +425,21 @@ async def test_other_users_writes_do_not_rebuild_a_users_vectors(db_path: Path) 
         assert store.vector_index.builds == builds
 
 
+async def test_a_local_write_after_another_connections_write_keeps_both(db_path: Path) -> None:
+    user = uuid.uuid4()
+    with SqliteDatabase.open(db_path) as db, SqliteDatabase.open(db_path) as elsewhere:
+        store = SqliteMemoryStore(db)
+        await store.add(memory(user, "Plays chess"), Embedding(MODEL, unit(1)))
+        await store.candidates(user, dense(unit(1)))  # cache built
+        theirs = memory(user, "Paints landscapes")
+        await SqliteMemoryStore(elsewhere).add(theirs, Embedding(MODEL, unit(2)))
+        ours = memory(user, "Bakes bread")
+        await store.add(ours, Embedding(MODEL, unit(3)))  # must not paper over their write
+        for seed, expected in ((2, theirs.id), (3, ours.id)):
+            top = await store.candidates(user, dense(unit(seed), limit=1))
+            assert [c.memory.id for c in top] == [expected]
+
+
 async def test_mixing_embedding_models_raises_with_reindex_advice(db: SqliteDatabase) -> None:
     store = SqliteMemoryStore(db)
     user = uuid.uuid4()
@@ -382,6 +457,21 @@ async def test_mixing_embedding_models_raises_with_reindex_advice(db: SqliteData
     found = await store.candidates(user, dense(unit(1), model="new-model", limit=1))
     assert [c.memory.id for c in found] == [old.id]
     assert await store.embedding_models(user) == {"new-model": 2}
+
+
+async def test_after_forgetting_everything_another_model_can_start_over(
+    db: SqliteDatabase,
+) -> None:
+    store = SqliteMemoryStore(db)
+    user = uuid.uuid4()
+    old = memory(user, "Speaks Urdu")
+    await store.add(old, Embedding("old-model", unit(1)))
+    assert len(await store.candidates(user, dense(unit(1), model="old-model"))) == 1
+    assert await store.delete(user, old.id)
+    new = memory(user, "Learns Punjabi")
+    await store.add(new, Embedding("new-model", unit(2, dims=4)))
+    found = await store.candidates(user, dense(unit(2, dims=4), model="new-model"))
+    assert [c.memory.id for c in found] == [new.id]
 
 
 async def test_dense_search_returns_the_nearest_within_categories(db: SqliteDatabase) -> None:

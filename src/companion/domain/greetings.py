@@ -21,6 +21,7 @@ from companion.domain.models import (
     Role,
     UserProfile,
 )
+from companion.domain.phrasing import describe_for_user, join_phrases
 
 _NUMBER_WORDS = [
     "zero",
@@ -64,37 +65,6 @@ def elapsed_phrase(elapsed: timedelta) -> str:
     if days < 365:
         return f"It's been {_count(max(round(days / 30.4), 1), 'month')}"
     return f"It's been {_count(max(round(days / 365.25), 1), 'year')}"
-
-
-def describe_for_user(memory: Memory) -> str:
-    """A memory phrased to the user ("your favourite colour is green")."""
-    key, value = memory.key or "", memory.value
-    if value:
-        if key == "name":
-            return f"your name is {value}"
-        if key == "location.home":
-            return f"you live in {value}"
-        if key == "work.employer":
-            return f"you work at {value}"
-        if key.startswith("pet."):
-            species = key.split(".")[1]
-            return f"you have a {species} called {value}"
-        if key.startswith("favourite."):
-            thing = key.split(".", 1)[1].replace("_", " ")
-            return f"your favourite {thing} is {value}"
-        if key.startswith("family.") or key.startswith("friend."):
-            relation = "friend" if key.startswith("friend.") else key.split(".")[1]
-            return f"your {relation.replace('_', ' ')} is called {value}"
-    text = memory.text.rstrip(".!? ")
-    return text[:1].lower() + text[1:] if text else text
-
-
-def join_phrases(phrases: Sequence[str]) -> str:
-    """Join with commas and a final "and"."""
-    items = [p for p in phrases if p]
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def summarize_session(

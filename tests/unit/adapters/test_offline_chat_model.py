@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import make_memory
 
 from companion.adapters.local.offline_chat_model import OfflineChatModel
 from companion.domain.errors import InvalidInput
@@ -34,18 +35,10 @@ def model() -> OfflineChatModel:
 
 def stored(candidates: list[MemoryCandidate]) -> tuple[Memory, ...]:
     return tuple(
-        Memory(
-            id=uuid.UUID(int=index + 1),
-            user_id=USER,
-            category=c.category,
-            text=c.text,
-            importance=c.importance,
-            created_at=T0,
-            updated_at=T0,
-            key=c.key,
-            value=c.value,
+        make_memory(
+            USER, c.text, key=c.key, value=c.value, category=c.category, importance=c.importance
         )
-        for index, c in enumerate(candidates)
+        for c in candidates
     )
 
 

@@ -6,17 +6,13 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from tests.conftest import make_memory
 
-from companion.domain.answering import (
-    Question,
-    QuestionKind,
-    acknowledge,
-    answer_question,
-    parse_question,
-    to_second_person,
-)
+from companion.domain.answering import acknowledge, answer_question
 from companion.domain.extraction import extract_candidates
 from companion.domain.models import Memory, MemoryCandidate, MemoryCategory, UserProfile
+from companion.domain.phrasing import to_second_person
+from companion.domain.questions import Question, QuestionKind, parse_question
 
 USER = uuid.UUID(int=7)
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
@@ -28,16 +24,14 @@ def remember(text: str, *, at: datetime = T0) -> list[Memory]:
 
 
 def memory_from(candidate: MemoryCandidate, *, at: datetime = T0) -> Memory:
-    return Memory(
-        id=uuid.uuid4(),
-        user_id=USER,
-        category=candidate.category,
-        text=candidate.text,
-        importance=candidate.importance,
-        created_at=at,
-        updated_at=at,
+    return make_memory(
+        USER,
+        candidate.text,
         key=candidate.key,
         value=candidate.value,
+        category=candidate.category,
+        importance=candidate.importance,
+        at=at,
     )
 
 
@@ -172,14 +166,8 @@ def test_an_uncovered_question_is_answered_from_the_memory_sharing_its_words() -
 
 
 def test_remembered_questions_are_not_offered_as_answers() -> None:
-    turn = Memory(
-        id=uuid.uuid4(),
-        user_id=USER,
-        category=MemoryCategory.OBSERVATION,
-        text="When is my exam?",
-        importance=3,
-        created_at=T0,
-        updated_at=T0,
+    turn = make_memory(
+        USER, "When is my exam?", category=MemoryCategory.OBSERVATION, importance=3, at=T0
     )
     assert ask("When is my exam?", [turn]) == "I don't know that yet."
 

@@ -12,10 +12,11 @@ import hashlib
 import re
 from collections.abc import AsyncIterator
 
-from companion.domain.answering import acknowledge, answer_question, parse_question
+from companion.domain.answering import acknowledge, answer_question
 from companion.domain.errors import InvalidInput
 from companion.domain.extraction import extract_candidates
 from companion.domain.models import ChatRequest, MemoryCandidate, Role, UserProfile
+from companion.domain.questions import parse_question
 from companion.ports.chat_model import ChatModel
 
 __all__ = ["OfflineChatModel"]

@@ -44,6 +44,14 @@ class InMemoryConversationStore(ConversationStore):
         self._check_open()
         require_aware(summary.started_at, what="started_at")
         require_aware(summary.ended_at, what="ended_at")
+        existing = self._summaries.get(summary.session_id)
+        if existing is not None and existing.user_id != summary.user_id:
+            raise Conflict(f"session {summary.session_id} belongs to another user")
+        if any(
+            s.id == summary.id and s.session_id != summary.session_id
+            for s in self._summaries.values()
+        ):
+            raise Conflict(f"summary {summary.id} already exists for another session")
         self._summaries[summary.session_id] = summary
 
     def _by_recency(self, user_id: UUID) -> list[ConversationSummary]:

@@ -11,7 +11,13 @@ from uuid import UUID
 
 import numpy as np
 
-from companion.domain.errors import Conflict, EmbeddingModelMismatch, NotFound, StoreError
+from companion.domain.errors import (
+    Conflict,
+    EmbeddingModelMismatch,
+    InvalidInput,
+    NotFound,
+    StoreError,
+)
 from companion.domain.lexical import bm25, index_terms
 from companion.domain.models import Candidate, Embedding, Memory, MemoryCategory, MemoryQuery
 from companion.domain.validation import require_aware
@@ -88,6 +94,10 @@ class InMemoryMemoryStore(MemoryStore):
         limit: int | None = None,
         offset: int = 0,
     ) -> builtins.list[Memory]:
+        if limit is not None and limit < 0:
+            raise InvalidInput(f"limit must be a non-negative integer or None, got {limit!r}")
+        if offset < 0:
+            raise InvalidInput(f"offset must be a non-negative integer, got {offset!r}")
         items = [
             m for m in self._user(user_id).values() if category is None or m.category is category
         ]

@@ -1,10 +1,14 @@
 """The in-process vector cache behind SqliteMemoryStore's dense search.
 
-Reading and decoding 10,000 vector BLOBs costs far more than the search itself, so each
-user's vectors are kept as one float32 matrix between searches. The cache is touched only
-on the database's worker thread (so it needs no lock) and is revalidated on every search:
+Reading and decoding 10,000 vector BLOBs (~30 ms) costs far more than the search itself
+(<1 ms), so each user's vectors are kept as one float32 matrix between searches. The
+cache is touched only on the database's worker thread, so it needs no lock.
 
-- a write through this process drops the user's entry directly;
+Staying current:
+
+- a write through this process edits the user's entry in place inside its transaction
+  (:meth:`VectorIndex.edit`), so a conversation that stores a memory every turn does not
+  pay for a rebuild every turn; anything an edit cannot express drops the entry;
 - a commit by any other connection changes ``PRAGMA data_version``; the entry is then
   checked against the user's row in ``memory_vector_versions`` (bumped by triggers on
   every write that changes the user's vectors or categories) and rebuilt only when that
@@ -15,7 +19,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -30,15 +34,111 @@ _CATEGORY_CODES = {category.value: code for code, category in enumerate(MemoryCa
 
 @dataclass(slots=True)
 class _UserVectors:
-    """One user's vectors as of ``version``; ``matrix`` is None when models/dims are mixed."""
+    """One user's vectors as of ``version``, in the first ``len(ids)`` rows of ``matrix``.
+
+    ``matrix`` is None when the user has no vectors, or vectors of several models or
+    dimensions (then only ``models``/``dimensions`` matter: searches raise).
+    """
 
     version: int
     data_version: int
-    ids: list[str]
-    categories: npt.NDArray[np.int8]
-    matrix: Vector | None
     models: frozenset[str]
     dimensions: frozenset[int]
+    ids: list[str] = field(default_factory=list)
+    rows: dict[str, int] = field(default_factory=dict)
+    categories: npt.NDArray[np.int8] = field(default_factory=lambda: np.empty(0, np.int8))
+    matrix: Vector | None = None
+
+    @property
+    def uniform(self) -> bool:
+        return len(self.models) <= 1 and len(self.dimensions) <= 1
+
+    def put(self, memory_id: str, category: int, model: str, vector: Vector) -> bool:
+        """Insert or replace one vector; False when the entry cannot absorb it."""
+        dims = int(vector.shape[0])
+        if not self.uniform or (
+            self.models and (self.models != {model} or self.dimensions != {dims})
+        ):
+            return False  # the user's vectors are becoming mixed: let a rebuild describe it
+        self.models, self.dimensions = frozenset({model}), frozenset({dims})
+        row = self.rows.get(memory_id)
+        if row is None:
+            row = len(self.ids)
+            self._reserve(row + 1, dims)
+            self.ids.append(memory_id)
+            self.rows[memory_id] = row
+        assert self.matrix is not None  # reserved above
+        self.matrix[row] = vector
+        self.categories[row] = category
+        return True
+
+    def remove(self, memory_id: str) -> bool:
+        """Forget one vector (if cached); False when the entry cannot express it."""
+        if not self.uniform:
+            return False  # removing one model's vector may un-mix them: rebuild
+        row = self.rows.pop(memory_id, None)
+        if row is None:
+            return True
+        assert self.matrix is not None  # uniform with a cached row
+        last = len(self.ids) - 1
+        if row != last:  # keep rows dense: move the last vector into the hole
+            moved = self.ids[last]
+            self.ids[row], self.rows[moved] = moved, row
+            self.matrix[row] = self.matrix[last]
+            self.categories[row] = self.categories[last]
+        self.ids.pop()
+        if not self.ids:
+            self.models, self.dimensions = frozenset(), frozenset()
+        return True
+
+    def recategorize(self, memory_id: str, category: int) -> bool:
+        """Record a memory's new category (if its vector is cached)."""
+        row = self.rows.get(memory_id)
+        if row is not None:
+            self.categories[row] = category
+        return True
+
+    def _reserve(self, size: int, dims: int) -> None:
+        if self.matrix is not None and self.matrix.shape[1] != dims:
+            self.matrix = None  # emptied, now refilled by another model: start over
+        capacity = 0 if self.matrix is None else self.matrix.shape[0]
+        if size <= capacity:
+            return
+        grown = max(size, capacity + capacity // 2, 64)
+        matrix = np.empty((grown, dims), dtype=np.float32)
+        categories = np.empty(grown, dtype=np.int8)
+        used = len(self.ids)
+        if self.matrix is not None:
+            matrix[:used] = self.matrix[:used]
+            categories[:used] = self.categories[:used]
+        self.matrix, self.categories = matrix, categories
+
+
+@dataclass(slots=True)
+class VectorEdit:
+    """Changes one write transaction makes to one user's vectors (see VectorIndex.edit)."""
+
+    index: VectorIndex
+    user_id: str
+    before: int
+    ops: list[tuple[str, str, int, str, Vector | None]] = field(default_factory=list)
+
+    def put(self, memory_id: str, category: str, model: str, blob: bytes) -> None:
+        """The memory now has this vector (and category)."""
+        vector = np.frombuffer(blob, dtype=VECTOR_DTYPE)
+        self.ops.append(("put", memory_id, _code(category), model, vector))
+
+    def remove(self, memory_id: str) -> None:
+        """The memory no longer has a vector (deleted, or its text changed)."""
+        self.ops.append(("remove", memory_id, 0, "", None))
+
+    def recategorize(self, memory_id: str, category: str) -> None:
+        """The memory keeps its vector but may have a new category."""
+        self.ops.append(("recategorize", memory_id, _code(category), "", None))
+
+    def apply(self, conn: sqlite3.Connection) -> None:
+        """Apply the changes, at the end of the transaction that made them."""
+        self.index._apply(conn, self)
 
 
 class VectorIndex:
@@ -50,12 +150,32 @@ class VectorIndex:
         self.builds = 0  # how many entries were (re)built: lets tests see invalidation
 
     def invalidate(self, user_id: str) -> None:
-        """Forget one user's vectors (call on the worker thread after a local write)."""
+        """Forget one user's vectors."""
         self._users.pop(user_id, None)
 
-    def clear(self) -> None:
-        """Forget every user's vectors."""
-        self._users.clear()
+    def edit(self, conn: sqlite3.Connection, user_id: str) -> VectorEdit:
+        """Start recording a write to ``user_id``'s memories; call before writing."""
+        return VectorEdit(self, user_id, _vector_version(conn, user_id))
+
+    def _apply(self, conn: sqlite3.Connection, edit: VectorEdit) -> None:
+        entry = self._users.get(edit.user_id)
+        if entry is None:
+            return
+        if entry.version != edit.before:
+            # Someone else changed this user's vectors since the entry was built.
+            self.invalidate(edit.user_id)
+            return
+        for op, memory_id, category, model, vector in edit.ops:
+            if op == "put" and vector is not None:
+                applied = entry.put(memory_id, category, model, vector)
+            elif op == "remove":
+                applied = entry.remove(memory_id)
+            else:
+                applied = entry.recategorize(memory_id, category)
+            if not applied:
+                self.invalidate(edit.user_id)
+                return
+        entry.version = _vector_version(conn, edit.user_id)
 
     def search(
         self,
@@ -87,21 +207,17 @@ class VectorIndex:
             )
         if limit <= 0:
             return []
+        size = len(entry.ids)
         # einsum, not `@`: a matrix-vector product sent to a multi-threaded BLAS slows
         # down ten-fold when the other cores are busy (speech, the embedder), while
         # NumPy's own single-threaded loop stays well under a millisecond at 10,000 x 384.
-        sims = np.einsum("ij,j->i", entry.matrix, query)
+        sims = np.einsum("ij,j->i", entry.matrix[:size], query)
         # argpartition is O(n): the top `limit` are found, not sorted (the domain ranks).
         if categories is None:
-            if sims.shape[0] > limit:
-                top = np.argpartition(sims, sims.shape[0] - limit)[-limit:]
-            else:
-                top = np.arange(sims.shape[0])
+            top = np.argpartition(sims, size - limit)[-limit:] if size > limit else np.arange(size)
         else:
-            wanted = np.array(
-                [_CATEGORY_CODES[MemoryCategory(c).value] for c in categories], dtype=np.int8
-            )
-            top = np.flatnonzero(np.isin(entry.categories, wanted))
+            wanted = np.array([_code(MemoryCategory(c).value) for c in categories], np.int8)
+            top = np.flatnonzero(np.isin(entry.categories[:size], wanted))
             if top.shape[0] > limit:
                 top = top[np.argpartition(sims[top], top.shape[0] - limit)[-limit:]]
         return [(entry.ids[i], float(sims[i])) for i in top.tolist()]
@@ -123,6 +239,10 @@ class VectorIndex:
         return entry
 
 
+def _code(category: str) -> int:
+    return _CATEGORY_CODES.get(category, -1)
+
+
 def _vector_version(conn: sqlite3.Connection, user_id: str) -> int:
     row = conn.execute(
         "SELECT version FROM memory_vector_versions WHERE user_id = ?", (user_id,)
@@ -136,23 +256,22 @@ def _build(conn: sqlite3.Connection, user_id: str, version: int, data_version: i
         " WHERE user_id = ? AND embedding IS NOT NULL",
         (user_id,),
     ).fetchall()
-    ids = [row[0] for row in rows]
-    codes = np.fromiter((_CATEGORY_CODES.get(row[1], -1) for row in rows), np.int8, len(rows))
-    models = frozenset(row[2] for row in rows)
-    dimensions = frozenset(int(row[3]) for row in rows)
-    matrix: Vector | None = None
-    if len(models) == 1 and len(dimensions) == 1:
-        (dims,) = dimensions
-        raw = np.frombuffer(b"".join(row[4] for row in rows), dtype=VECTOR_DTYPE)
-        if raw.shape[0] != len(rows) * dims:
-            raise StoreError("a stored vector's length does not match its dimension")
-        matrix = np.ascontiguousarray(raw.reshape(len(rows), dims), dtype=np.float32)
-    return _UserVectors(
+    entry = _UserVectors(
         version=version,
         data_version=data_version,
-        ids=ids,
-        categories=codes,
-        matrix=matrix,
-        models=models,
-        dimensions=dimensions,
+        models=frozenset(row[2] for row in rows),
+        dimensions=frozenset(int(row[3]) for row in rows),
     )
+    if not rows or not entry.uniform:
+        return entry
+    (dims,) = entry.dimensions
+    raw = np.frombuffer(b"".join(row[4] for row in rows), dtype=VECTOR_DTYPE)
+    if raw.shape[0] != len(rows) * dims:
+        raise StoreError("a stored vector's length does not match its dimension")
+    entry._reserve(len(rows) + len(rows) // 8, dims)  # room to grow before copying again
+    assert entry.matrix is not None
+    entry.matrix[: len(rows)] = raw.reshape(len(rows), dims)
+    entry.categories[: len(rows)] = [_code(row[1]) for row in rows]
+    entry.ids = [row[0] for row in rows]
+    entry.rows = {memory_id: i for i, memory_id in enumerate(entry.ids)}
+    return entry

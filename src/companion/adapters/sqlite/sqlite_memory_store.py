@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import builtins
+import contextlib
 import sqlite3
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar, TypeVarTuple
 from uuid import UUID
 
+from companion.adapters.sqlite import _memory_queries as queries
 from companion.adapters.sqlite._codec import (
     check_text,
     encode_embedding,
@@ -21,7 +23,6 @@ from companion.adapters.sqlite._memory_rows import (
     fts_match,
     memory_from_row,
     memory_params,
-    placeholders,
 )
 from companion.adapters.sqlite._vector_index import VectorIndex
 from companion.adapters.sqlite.database import SqliteDatabase
@@ -57,17 +58,8 @@ _UPDATE_ALL = (
     " metadata = ?, embedding = ?, embedding_model = ?, embedding_dim = ?"
     " WHERE id = ? AND user_id = ?"
 )
-_SELECT = (
-    "SELECT id, user_id, category, text, key, value, importance, source, created_at,"
-    " updated_at, last_accessed_at, access_count, metadata FROM memories"
-)
-# CROSS JOIN pins the FTS table as the outer loop: the planner might otherwise walk every
-# memory of the user and probe the index once per row.
-_LEXICAL = (
-    "SELECT m.id, bm25(memories_fts) AS score"
-    " FROM memories_fts CROSS JOIN memories AS m ON m.seq = memories_fts.rowid"
-    " WHERE memories_fts MATCH ? AND m.user_id = ?"
-)
+T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
 _NO_VECTOR: tuple[None, None, None] = (None, None, None)
 
 
@@ -98,7 +90,7 @@ class SqliteMemoryStore(MemoryStore):
         self._check_open()
         memory_id, user_id, values = memory_params(memory)
         vector = _NO_VECTOR if embedding is None else encode_embedding(embedding)
-        await self._db.write(self._add_memory, memory_id, user_id, values, vector)
+        await self._write(user_id, self._add_memory, memory_id, user_id, values, vector)
 
     def _add_memory(
         self,
@@ -111,8 +103,11 @@ class SqliteMemoryStore(MemoryStore):
         if conn.execute("SELECT 1 FROM memories WHERE id = ?", (memory_id,)).fetchone():
             raise Conflict(f"memory {memory_id} already exists")
         _check_key_free(conn, user_id, memory_id, values[2])
+        edit = self._index.edit(conn, user_id)
         conn.execute(_INSERT, (memory_id, user_id, *values, *vector))
-        self._index.invalidate(user_id)
+        if vector[0] is not None:
+            edit.put(memory_id, values[0], vector[1], vector[0])
+        edit.apply(conn)
 
     async def update(self, memory: Memory, embedding: Embedding | None) -> None:
         """Replace every field of a stored memory; NotFound if this user has no such memory.
@@ -123,7 +118,7 @@ class SqliteMemoryStore(MemoryStore):
         self._check_open()
         memory_id, user_id, values = memory_params(memory)
         vector = None if embedding is None else encode_embedding(embedding)
-        await self._db.write(self._update_memory, memory_id, user_id, values, vector)
+        await self._write(user_id, self._update_memory, memory_id, user_id, values, vector)
 
     def _update_memory(
         self,
@@ -139,27 +134,35 @@ class SqliteMemoryStore(MemoryStore):
         if row is None:
             raise NotFound(f"memory {memory_id} not found")
         _check_key_free(conn, user_id, memory_id, values[2])
+        edit = self._index.edit(conn, user_id)
         if vector is None and row[0] != values[1]:
             vector = _NO_VECTOR
         if vector is None:
             conn.execute(_UPDATE_FIELDS, (*values, memory_id, user_id))
+            edit.recategorize(memory_id, values[0])
         else:
             conn.execute(_UPDATE_ALL, (*values, *vector, memory_id, user_id))
-        self._index.invalidate(user_id)
+            if vector[0] is None:
+                edit.remove(memory_id)
+            else:
+                edit.put(memory_id, values[0], vector[1], vector[0])
+        edit.apply(conn)
 
     async def get(self, user_id: UUID, memory_id: UUID) -> Memory | None:
         """One memory of this user, or None."""
         self._check_open()
         uid = id_text(user_id, what="user id")
         mid = id_text(memory_id, what="memory id")
-        row = await self._db.run(_get_memory, uid, mid)
+        row = await self._db.run(queries.get_memory, uid, mid)
         return None if row is None else memory_from_row(row, user_id)
 
     async def find_by_key(self, user_id: UUID, key: str) -> Memory | None:
         """The memory of this user filling slot ``key``, or None."""
         self._check_open()
         uid = id_text(user_id, what="user id")
-        row = await self._db.run(_find_memory_by_key, uid, check_text(key, what="memory key"))
+        row = await self._db.run(
+            queries.find_memory_by_key, uid, check_text(key, what="memory key")
+        )
         return None if row is None else memory_from_row(row, user_id)
 
     async def list(
@@ -178,27 +181,28 @@ class SqliteMemoryStore(MemoryStore):
             raise InvalidInput(f"limit must be a non-negative integer or None, got {limit!r}")
         if _not_int(offset) or offset < 0:
             raise InvalidInput(f"offset must be a non-negative integer, got {offset!r}")
-        rows = await self._db.run(_list_memories, uid, wanted, limit, offset)
+        rows = await self._db.run(queries.list_memories, uid, wanted, limit, offset)
         return [memory_from_row(row, user_id) for row in rows]
 
     async def count(self, user_id: UUID) -> int:
         """How many memories this user has."""
         self._check_open()
-        return await self._db.run(_count_memories, id_text(user_id, what="user id"))
+        return await self._db.run(queries.count_memories, id_text(user_id, what="user id"))
 
     async def delete(self, user_id: UUID, memory_id: UUID) -> bool:
         """Delete one of this user's memories; True if it existed."""
         self._check_open()
         uid = id_text(user_id, what="user id")
         mid = id_text(memory_id, what="memory id")
-        return await self._db.write(self._delete_memory, uid, mid)
+        return await self._write(uid, self._delete_memory, uid, mid)
 
     def _delete_memory(self, conn: sqlite3.Connection, user_id: str, memory_id: str) -> bool:
+        edit = self._index.edit(conn, user_id)
         cursor = conn.execute(
             "DELETE FROM memories WHERE id = ? AND user_id = ?", (memory_id, user_id)
         )
-        if cursor.rowcount:
-            self._index.invalidate(user_id)
+        edit.remove(memory_id)
+        edit.apply(conn)
         return cursor.rowcount > 0
 
     async def candidates(self, user_id: UUID, query: MemoryQuery) -> builtins.list[Candidate]:
@@ -237,24 +241,19 @@ class SqliteMemoryStore(MemoryStore):
         categories: tuple[str, ...] | None,
         limit: int,
     ) -> builtins.list[tuple[tuple[Any, ...], float | None, float | None]]:
-        if limit <= 0:
-            return []
         dense: dict[str, float] = {}
         if dense_query is not None:
-            # Dense first: a model mismatch must surface even when lexical finds nothing.
+            # Dense first: a model mismatch must surface even when nothing else would.
             model, vector = dense_query
             wanted = None if categories is None else [MemoryCategory(c) for c in categories]
             dense = dict(self._index.search(conn, user_id, model, vector, limit, wanted))
-        lexical = {} if match is None else _lexical(conn, user_id, match, categories, limit)
+        lexical: dict[str, float] = {}
+        if match is not None and limit > 0:  # LIMIT -1 would mean "no limit" to SQLite
+            lexical = queries.lexical(conn, user_id, match, categories, limit)
         ids = list(dict.fromkeys([*lexical, *dense]))
         if not ids:
             return []
-        rows = conn.execute(
-            # Unary + keeps the planner on the id index: the (user_id, updated_at) index
-            # would walk every memory of the user to find these few.
-            _SELECT + f" WHERE id IN ({placeholders(len(ids))}) AND +user_id = ?",
-            (*ids, user_id),
-        ).fetchall()
+        rows = queries.fetch_memories(conn, user_id, ids)
         # A memory deleted between the searches and this read is simply not proposed.
         return [(row, lexical.get(row[0]), dense.get(row[0])) for row in rows]
 
@@ -265,12 +264,12 @@ class SqliteMemoryStore(MemoryStore):
         ids = [id_text(memory_id, what="memory id") for memory_id in memory_ids]
         stamp = to_micros(when, what="when")
         if ids:
-            await self._db.write(_touch_memories, uid, ids, stamp)
+            await self._db.write(queries.touch_memories, uid, ids, stamp)
 
     async def embedding_models(self, user_id: UUID) -> dict[str | None, int]:
         """How many of this user's memories each model embedded (None: no vector)."""
         self._check_open()
-        rows = await self._db.run(_embedding_models, id_text(user_id, what="user id"))
+        rows = await self._db.run(queries.embedding_models, id_text(user_id, what="user id"))
         return {model: int(count) for model, count in rows}
 
     async def set_embedding(self, user_id: UUID, memory_id: UUID, embedding: Embedding) -> None:
@@ -279,18 +278,41 @@ class SqliteMemoryStore(MemoryStore):
         uid = id_text(user_id, what="user id")
         mid = id_text(memory_id, what="memory id")
         vector = encode_embedding(embedding)
-        await self._db.write(self._set_embedding, uid, mid, vector)
+        await self._write(uid, self._set_embedding, uid, mid, vector)
 
     def _set_embedding(
         self, conn: sqlite3.Connection, user_id: str, memory_id: str, vector: tuple[Any, ...]
     ) -> None:
-        cursor = conn.execute(
+        row = conn.execute(
+            "SELECT category FROM memories WHERE id = ? AND user_id = ?", (memory_id, user_id)
+        ).fetchone()
+        if row is None:
+            raise NotFound(f"memory {memory_id} not found")
+        edit = self._index.edit(conn, user_id)
+        conn.execute(
             "UPDATE memories SET embedding = ?, embedding_model = ?, embedding_dim = ?"
             " WHERE id = ? AND user_id = ?",
             (*vector, memory_id, user_id),
         )
-        if cursor.rowcount == 0:
-            raise NotFound(f"memory {memory_id} not found")
+        edit.put(memory_id, row[0], vector[1], vector[0])
+        edit.apply(conn)
+
+    async def _write(
+        self, user_id: str, fn: Callable[[sqlite3.Connection, *Ts], T], *args: *Ts
+    ) -> T:
+        """Run a write transaction that may edit ``user_id``'s cached vectors.
+
+        The edit is applied just before COMMIT; should the commit itself fail, the cached
+        vectors would describe a write that never happened, so they are dropped.
+        """
+        try:
+            return await self._db.write(fn, *args)
+        except StoreError:
+            with contextlib.suppress(StoreError):
+                await self._db.run(self._forget, user_id)
+            raise
+
+    def _forget(self, conn: sqlite3.Connection, user_id: str) -> None:
         self._index.invalidate(user_id)
 
     async def close(self) -> None:
@@ -311,67 +333,3 @@ def _check_key_free(conn: sqlite3.Connection, user_id: str, memory_id: str, key:
     ).fetchone()
     if taken:
         raise Conflict(f"memory key {key!r} is already used by another memory")
-
-
-def _get_memory(conn: sqlite3.Connection, user_id: str, memory_id: str) -> Any:
-    return conn.execute(
-        _SELECT + " WHERE id = ? AND user_id = ?",
-        (memory_id, user_id),
-    ).fetchone()
-
-
-def _find_memory_by_key(conn: sqlite3.Connection, user_id: str, key: str) -> Any:
-    return conn.execute(_SELECT + " WHERE user_id = ? AND key = ?", (user_id, key)).fetchone()
-
-
-def _list_memories(
-    conn: sqlite3.Connection, user_id: str, category: str | None, limit: int | None, offset: int
-) -> list[Any]:
-    # NULL category means "any": one statement serves both cases.
-    return conn.execute(
-        _SELECT + " WHERE user_id = ?1 AND (?2 IS NULL OR category = ?2)"
-        " ORDER BY updated_at DESC, id DESC LIMIT ?3 OFFSET ?4",
-        (user_id, category, -1 if limit is None else limit, offset),
-    ).fetchall()
-
-
-def _count_memories(conn: sqlite3.Connection, user_id: str) -> int:
-    return int(
-        conn.execute("SELECT count(*) FROM memories WHERE user_id = ?", (user_id,)).fetchone()[0]
-    )
-
-
-def _lexical(
-    conn: sqlite3.Connection,
-    user_id: str,
-    match: str,
-    categories: tuple[str, ...] | None,
-    limit: int,
-) -> dict[str, float]:
-    category_filter = ""
-    params: tuple[Any, ...] = (match, user_id)
-    if categories is not None:
-        if not categories:
-            return {}
-        category_filter = f" AND m.category IN ({placeholders(len(categories))})"
-        params = (*params, *categories)
-    rows = conn.execute(
-        _LEXICAL + category_filter + " ORDER BY score LIMIT ?", (*params, limit)
-    ).fetchall()
-    return {memory_id: -float(score) for memory_id, score in rows}
-
-
-def _touch_memories(conn: sqlite3.Connection, user_id: str, ids: list[str], stamp: int) -> None:
-    # One statement per id (not IN): an id listed twice counts as two uses.
-    conn.executemany(
-        "UPDATE memories SET last_accessed_at = ?, access_count = access_count + 1"
-        " WHERE id = ? AND user_id = ?",
-        [(stamp, memory_id, user_id) for memory_id in ids],
-    )
-
-
-def _embedding_models(conn: sqlite3.Connection, user_id: str) -> list[Any]:
-    return conn.execute(
-        "SELECT embedding_model, count(*) FROM memories WHERE user_id = ? GROUP BY embedding_model",
-        (user_id,),
-    ).fetchall()

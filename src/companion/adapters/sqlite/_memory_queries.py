@@ -1,0 +1,102 @@
+"""SqliteMemoryStore's statements that leave vectors alone (run on the worker thread)."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from companion.adapters.sqlite._memory_rows import placeholders
+
+SELECT_MEMORIES = (
+    "SELECT id, user_id, category, text, key, value, importance, source, created_at,"
+    " updated_at, last_accessed_at, access_count, metadata FROM memories"
+)
+# CROSS JOIN pins the FTS table as the outer loop: the planner might otherwise walk every
+# memory of the user and probe the index once per row.
+LEXICAL = (
+    "SELECT m.id, bm25(memories_fts) AS score"
+    " FROM memories_fts CROSS JOIN memories AS m ON m.seq = memories_fts.rowid"
+    " WHERE memories_fts MATCH ? AND m.user_id = ?"
+)
+
+
+def get_memory(conn: sqlite3.Connection, user_id: str, memory_id: str) -> Any:
+    """The row of one memory of this user, or None."""
+    return conn.execute(
+        SELECT_MEMORIES + " WHERE id = ? AND user_id = ?",
+        (memory_id, user_id),
+    ).fetchone()
+
+
+def find_memory_by_key(conn: sqlite3.Connection, user_id: str, key: str) -> Any:
+    """The row of the memory of this user filling slot ``key``, or None."""
+    return conn.execute(
+        SELECT_MEMORIES + " WHERE user_id = ? AND key = ?", (user_id, key)
+    ).fetchone()
+
+
+def list_memories(
+    conn: sqlite3.Connection, user_id: str, category: str | None, limit: int | None, offset: int
+) -> list[Any]:
+    """This user's rows, newest first; a NULL category matches any."""
+    return conn.execute(
+        SELECT_MEMORIES + " WHERE user_id = ?1 AND (?2 IS NULL OR category = ?2)"
+        " ORDER BY updated_at DESC, id DESC LIMIT ?3 OFFSET ?4",
+        (user_id, category, -1 if limit is None else limit, offset),
+    ).fetchall()
+
+
+def count_memories(conn: sqlite3.Connection, user_id: str) -> int:
+    """How many memories this user has."""
+    return int(
+        conn.execute("SELECT count(*) FROM memories WHERE user_id = ?", (user_id,)).fetchone()[0]
+    )
+
+
+def lexical(
+    conn: sqlite3.Connection,
+    user_id: str,
+    match: str,
+    categories: tuple[str, ...] | None,
+    limit: int,
+) -> dict[str, float]:
+    """Memory id -> ``-bm25`` for the ``limit`` best FTS matches of this user."""
+    category_filter = ""
+    params: tuple[Any, ...] = (match, user_id)
+    if categories is not None:
+        if not categories:
+            return {}
+        category_filter = f" AND m.category IN ({placeholders(len(categories))})"
+        params = (*params, *categories)
+    rows = conn.execute(
+        LEXICAL + category_filter + " ORDER BY score LIMIT ?", (*params, limit)
+    ).fetchall()
+    return {memory_id: -float(score) for memory_id, score in rows}
+
+
+def touch_memories(conn: sqlite3.Connection, user_id: str, ids: list[str], stamp: int) -> None:
+    """Record one use of each id (of this user; others are ignored)."""
+    # One statement per id (not IN): an id listed twice counts as two uses.
+    conn.executemany(
+        "UPDATE memories SET last_accessed_at = ?, access_count = access_count + 1"
+        " WHERE id = ? AND user_id = ?",
+        [(stamp, memory_id, user_id) for memory_id in ids],
+    )
+
+
+def fetch_memories(conn: sqlite3.Connection, user_id: str, ids: list[str]) -> list[Any]:
+    """The rows of these memories of this user, in one statement."""
+    return conn.execute(
+        # Unary + keeps the planner on the id index: the (user_id, updated_at) index would
+        # walk every memory of the user to find these few.
+        SELECT_MEMORIES + f" WHERE id IN ({placeholders(len(ids))}) AND +user_id = ?",
+        (*ids, user_id),
+    ).fetchall()
+
+
+def embedding_models(conn: sqlite3.Connection, user_id: str) -> list[Any]:
+    """(model or None, count) pairs for this user's memories."""
+    return conn.execute(
+        "SELECT embedding_model, count(*) FROM memories WHERE user_id = ? GROUP BY embedding_model",
+        (user_id,),
+    ).fetchall()
