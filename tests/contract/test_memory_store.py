@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ from tests.conftest import T0, make_memory
 
 from companion.adapters.memory import HashingEmbedder
 from companion.domain.errors import Conflict, EmbeddingModelMismatch, InvalidInput, NotFound
-from companion.domain.models import Embedding, MemoryCategory, MemoryQuery
+from companion.domain.models import Embedding, Memory, MemoryCategory, MemoryQuery
 from companion.ports.memory_store import MemoryStore
 
 ADA = uuid.UUID("00000000-0000-4000-8000-00000000000a")
@@ -216,3 +217,200 @@ async def test_negative_paging_is_rejected(memory_store: MemoryStore) -> None:
         await memory_store.list(ADA, limit=-1)
     with pytest.raises(InvalidInput):
         await memory_store.list(ADA, offset=-1)
+
+
+def turn(
+    user: uuid.UUID,
+    text: str,
+    thread: str | None,
+    position: int | None,
+    category: MemoryCategory = MemoryCategory.FACT,
+) -> Memory:
+    return replace(make_memory(user, text, category=category), thread=thread, position=position)
+
+
+async def test_thread_and_position_round_trip_and_update_changes_them(
+    memory_store: MemoryStore,
+) -> None:
+    said = replace(turn(ADA, "Adopted a cat named Luna", "session-7", 3), key="pet.cat")
+    await memory_store.add(said, await vec(said.text))
+    assert await memory_store.get(ADA, said.id) == said
+    assert await memory_store.list(ADA) == [said]
+    assert await memory_store.find_by_key(ADA, "pet.cat") == said
+    (found,) = await memory_store.candidates(ADA, query("luna", await vec("luna")))
+    assert (found.memory.thread, found.memory.position) == ("session-7", 3)
+
+    moved = replace(said, thread="session-9", position=0, updated_at=T0 + timedelta(hours=1))
+    await memory_store.update(moved, None)
+    assert await memory_store.get(ADA, said.id) == moved
+    unthreaded = replace(moved, thread=None, position=None)
+    await memory_store.update(unthreaded, None)
+    got = await memory_store.get(ADA, said.id)
+    assert got == unthreaded
+    assert got is not None and got.thread is None and got.position is None
+    for bad in ({"thread": 7}, {"position": True}, {"position": "3"}, {"position": 1.5}):
+        with pytest.raises(InvalidInput):
+            await memory_store.add(replace(make_memory(ADA, "x"), **bad), None)
+    assert await memory_store.count(ADA) == 1
+
+
+class Conversation:
+    """Ada's session s1 (five turns, two memories from turn 2) and distractors around it."""
+
+    def __init__(self) -> None:
+        self.turns = [
+            turn(ADA, "Morning greetings and small talk", "s1", 0),
+            turn(ADA, "Asked how the week has been", "s1", 1),
+            turn(ADA, "Signed up for a pottery class downtown", "s1", 2),
+            turn(ADA, "Said the teacher seems patient", "s1", 3, MemoryCategory.EVENT),
+            turn(ADA, "Planned to bake bread on Sunday", "s1", 4),
+        ]
+        self.same_turn = turn(ADA, "Felt nervous about trying something new", "s1", 2)
+        self.others = [
+            *(turn(ADA, text, "s2", i) for i, text in enumerate(["Visited grandma", "Fixed bike"])),
+            turn(ADA, "Watched a film", "s2", 3),
+            *(turn(BOB, f"Bob's turn {i} at his pottery class", "s1", i) for i in range(1, 4)),
+        ]
+
+    async def store(self, store: MemoryStore) -> None:
+        for memory in [*self.turns, self.same_turn, *self.others]:
+            await store.add(memory, await vec(memory.text))
+
+    def ids(self, *positions: int, same_turn: bool = False) -> set[uuid.UUID]:
+        extra = {self.same_turn.id} if same_turn else set()
+        return {self.turns[p].id for p in positions} | extra
+
+
+def around(
+    embedding: Embedding, neighbours: int, terms: tuple[str, ...] = ("pottery", "class"), **kw: Any
+) -> MemoryQuery:
+    text = " ".join(terms)
+    return MemoryQuery(text, terms, embedding, limit=1, neighbours=neighbours, **kw)
+
+
+async def test_neighbours_bring_in_what_was_said_around_a_match(
+    memory_store: MemoryStore,
+) -> None:
+    talk = Conversation()
+    await talk.store(memory_store)
+    match = talk.turns[2]
+    probe = await vec(match.text)
+
+    alone = await memory_store.candidates(ADA, around(probe, 0))
+    assert [c.memory.id for c in alone] == [match.id]
+
+    found = await memory_store.candidates(ADA, around(probe, 1))
+    by_id = {c.memory.id: c for c in found}
+    assert len(by_id) == len(found)  # one candidate per memory
+    # The turns just before and after, and the other memory of the same turn; never
+    # Ada's other session nor Bob's session of the same name.
+    assert set(by_id) == talk.ids(1, 2, 3, same_turn=True)
+    hit = by_id[match.id]
+    assert hit.lexical is not None and hit.lexical > 0
+    assert hit.dense == pytest.approx(1.0, abs=1e-5)
+    for neighbour in (talk.turns[1], talk.turns[3], talk.same_turn):
+        got = by_id[neighbour.id]
+        assert got.lexical is None
+        expected = float((await vec(neighbour.text)).vector @ probe.vector)
+        assert got.dense == pytest.approx(expected, abs=1e-5)
+
+    wider = await memory_store.candidates(ADA, around(probe, 2))
+    assert {c.memory.id for c in wider} == talk.ids(0, 1, 2, 3, 4, same_turn=True)
+
+
+async def test_neighbours_respect_the_category_filter(memory_store: MemoryStore) -> None:
+    talk = Conversation()
+    await talk.store(memory_store)
+    facts = frozenset({MemoryCategory.FACT})
+    found = await memory_store.candidates(
+        ADA, around(await vec(talk.turns[2].text), 1, categories=facts)
+    )
+    assert {c.memory.id for c in found} == talk.ids(1, 2, same_turn=True)  # turn 3 is an event
+    assert all(c.memory.category is MemoryCategory.FACT for c in found)
+
+
+async def test_neighbours_of_a_dense_only_match_come_in_too(memory_store: MemoryStore) -> None:
+    talk = Conversation()
+    await talk.store(memory_store)
+    last = talk.turns[4]
+    found = await memory_store.candidates(ADA, around(await vec(last.text), 1, terms=()))
+    assert {c.memory.id for c in found} == talk.ids(3, 4)
+    assert all(c.lexical is None and c.dense is not None for c in found)
+
+
+async def test_memories_without_a_thread_have_no_neighbours(memory_store: MemoryStore) -> None:
+    loose = make_memory(ADA, "Signed up for a pottery class downtown")
+    await memory_store.add(loose, await vec(loose.text))
+    await memory_store.add(turn(ADA, "Asked how the week has been", None, 1), None)
+    await memory_store.add(turn(ADA, "Said the teacher seems patient", "s1", None), None)
+    found = await memory_store.candidates(ADA, around(await vec(loose.text), 3))
+    assert [c.memory.id for c in found] == [loose.id]
+
+
+async def test_negative_neighbours_are_rejected(memory_store: MemoryStore) -> None:
+    with pytest.raises(InvalidInput):
+        await memory_store.candidates(ADA, around(await vec("pottery"), -1))
+
+
+async def test_dense_is_filled_for_a_lexical_only_match(memory_store: MemoryStore) -> None:
+    stamps = make_memory(ADA, "Collects vintage stamps")
+    basketball = make_memory(ADA, "Plays basketball on Fridays")
+    album = make_memory(ADA, "Keeps a photo album of every trip to Japan")
+    await memory_store.add(stamps, await vec(stamps.text))
+    await memory_store.add(basketball, await vec(basketball.text))
+    await memory_store.add(album, None)
+    probe = await vec(basketball.text)
+    found = await memory_store.candidates(ADA, query("stamps", probe, limit=1))
+    by_id = {c.memory.id: c for c in found}
+    assert set(by_id) == {stamps.id, basketball.id}
+    # Far from the query vector, yet its similarity travels with it for the ranking.
+    far = by_id[stamps.id]
+    assert far.lexical is not None
+    assert far.dense == pytest.approx(float((await vec(stamps.text)).vector @ probe.vector))
+    assert far.dense < 0.5
+    assert by_id[basketball.id].lexical is None
+    assert by_id[basketball.id].dense == pytest.approx(1.0, abs=1e-5)
+    # Without a vector there is no similarity to give.
+    found = await memory_store.candidates(ADA, query("album", probe, limit=1))
+    assert {c.memory.id: c.dense is None for c in found} == {album.id: True, basketball.id: False}
+
+
+def said(terms: tuple[str, ...] = (), phrases: tuple[str, ...] = ()) -> MemoryQuery:
+    text = " ".join((*terms, *phrases))
+    return MemoryQuery(text=text, terms=terms, embedding=None, limit=5, phrases=phrases)
+
+
+async def test_a_phrase_rewards_words_said_together(memory_store: MemoryStore) -> None:
+    # The same words, so the same single-word scores: only the phrase tells them apart.
+    together = make_memory(ADA, "Found a support group for new parents")
+    apart = make_memory(ADA, "Found support for a new parents group")
+    for text in ("Walks the dog every morning", "Works at Acme", "Reads novels at night"):
+        await memory_store.add(make_memory(ADA, text), None)
+    await memory_store.add(together, None)
+    await memory_store.add(apart, None)
+    terms = ("support", "group")
+    plain = {c.memory.id: c.lexical for c in await memory_store.candidates(ADA, said(terms))}
+    assert plain[together.id] == pytest.approx(plain[apart.id])
+    found = await memory_store.candidates(ADA, said(terms, ("support group",)))
+    with_phrase = {c.memory.id: c.lexical or 0.0 for c in found}
+    assert with_phrase[together.id] > with_phrase[apart.id]
+    only_phrase = await memory_store.candidates(ADA, said(phrases=("Support  Groups",)))
+    assert [c.memory.id for c in only_phrase] == [together.id]
+
+
+HOSTILE_PHRASES = [
+    *('"support group"', 'support" OR "parents', "NEAR(support group)", "support* group*"),
+    *("(support OR group)", "support AND NOT group", "text:support group", "^support -group"),
+    *('"', "", "   ", "\x00support\x00group", "{text key}: support"),
+]
+
+
+async def test_hostile_phrases_are_plain_words(memory_store: MemoryStore) -> None:
+    await memory_store.add(make_memory(ADA, "Found a support group for new parents"), None)
+    await memory_store.add(make_memory(BOB, "Bob's support group"), None)
+    for phrase in HOSTILE_PHRASES:
+        found = await memory_store.candidates(ADA, said(phrases=(phrase,)))
+        assert all(c.memory.user_id == ADA for c in found), phrase
+    # As FTS syntax these would match (OR, NEAR, prefix); as words in a row they do not.
+    for phrase in ('support" OR "parents', "NEAR(support group)", "(support OR parents)"):
+        assert await memory_store.candidates(ADA, said(phrases=(phrase,))) == [], phrase

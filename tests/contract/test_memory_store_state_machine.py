@@ -1,4 +1,8 @@
-"""A hypothesis state machine: every memory store behaves like a dict, whatever the sequence."""
+"""A hypothesis state machine: every memory store behaves like a dict, whatever the sequence.
+
+Memories land in a few threads at a few positions, so searches with neighbours can be
+checked against the dict too: every turn around a match comes in, nothing else does.
+"""
 
 from __future__ import annotations
 
@@ -14,10 +18,12 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     Bundle,
+    MultipleResults,
     RuleBasedStateMachine,
     consumes,
     initialize,
     invariant,
+    multiple,
     rule,
 )
 from tests.conftest import T0, make_memory
@@ -26,7 +32,8 @@ from companion.adapters.memory import InMemoryMemoryStore
 from companion.adapters.sqlite.database import SqliteDatabase
 from companion.adapters.sqlite.sqlite_memory_store import SqliteMemoryStore
 from companion.domain.errors import Conflict
-from companion.domain.models import Memory
+from companion.domain.models import Memory, MemoryQuery
+from companion.domain.text import content_terms
 from companion.ports.memory_store import MemoryStore
 
 USERS = [uuid.UUID(int=i + 1) for i in range(2)]
@@ -34,6 +41,9 @@ KEYS = st.one_of(st.none(), st.sampled_from(["name", "location.home", "pet.dog.r
 TEXTS = st.text(
     alphabet=st.characters(categories=("L", "N", "Zs")), min_size=1, max_size=30
 ).filter(lambda s: s.strip())
+# Few threads and positions, so that memories often sit next to each other.
+THREADS = st.sampled_from(["s1", "s2", None])
+POSITIONS = st.sampled_from([0, 1, 2, 3, None])
 
 
 class MemoryStoreMachine(RuleBasedStateMachine):
@@ -67,10 +77,23 @@ class MemoryStoreMachine(RuleBasedStateMachine):
             m.user_id == user and m.key == key and m.id != own for m in self.model.values()
         )
 
-    @rule(target=memories, user=st.sampled_from(USERS), key=KEYS, text=TEXTS)
-    def add(self, user: uuid.UUID, key: str | None, text: str) -> uuid.UUID:
+    @rule(
+        target=memories,
+        user=st.sampled_from(USERS),
+        key=KEYS,
+        text=TEXTS,
+        thread=THREADS,
+        position=POSITIONS,
+    )
+    def add(
+        self, user: uuid.UUID, key: str | None, text: str, thread: str | None, position: int | None
+    ) -> uuid.UUID:
         self.tick += 1
-        memory = make_memory(user, text.strip(), key=key, minutes=self.tick)
+        memory = replace(
+            make_memory(user, text.strip(), key=key, minutes=self.tick),
+            thread=thread,
+            position=position,
+        )
         if self._key_taken(user, key, None):
             with pytest.raises(Conflict):
                 self.run(self.store.add(memory, None))
@@ -79,13 +102,51 @@ class MemoryStoreMachine(RuleBasedStateMachine):
             self.model[memory.id] = memory
         return memory.id
 
-    @rule(memory_id=memories, text=TEXTS, key=KEYS)
-    def update(self, memory_id: uuid.UUID, text: str, key: str | None) -> None:
+    @rule(
+        target=memories,
+        user=st.sampled_from(USERS),
+        texts=st.lists(TEXTS, min_size=2, max_size=4),
+        thread=st.sampled_from(["s1", "s2"]),
+        start=st.integers(min_value=0, max_value=3),
+    )
+    def add_turns(
+        self, user: uuid.UUID, texts: list[str], thread: str, start: int
+    ) -> MultipleResults[uuid.UUID]:
+        """A stretch of conversation: memories at consecutive positions of one thread."""
+        added = []
+        for offset, text in enumerate(texts):
+            self.tick += 1
+            memory = replace(
+                make_memory(user, text.strip(), minutes=self.tick),
+                thread=thread,
+                position=start + offset,
+            )
+            self.run(self.store.add(memory, None))
+            self.model[memory.id] = memory
+            added.append(memory.id)
+        return multiple(*added)
+
+    @rule(memory_id=memories, text=TEXTS, key=KEYS, thread=THREADS, position=POSITIONS)
+    def update(
+        self,
+        memory_id: uuid.UUID,
+        text: str,
+        key: str | None,
+        thread: str | None,
+        position: int | None,
+    ) -> None:
         old = self.model.get(memory_id)
         if old is None:
             return
         self.tick += 1
-        new = replace(old, text=text.strip(), key=key, updated_at=T0 + timedelta(minutes=self.tick))
+        new = replace(
+            old,
+            text=text.strip(),
+            key=key,
+            thread=thread,
+            position=position,
+            updated_at=T0 + timedelta(minutes=self.tick),
+        )
         if self._key_taken(old.user_id, key, old.id):
             with pytest.raises(Conflict):
                 self.run(self.store.update(new, None))
@@ -102,6 +163,43 @@ class MemoryStoreMachine(RuleBasedStateMachine):
         assert deleted is expected
         if expected:
             del self.model[memory_id]
+
+    @rule(memory_id=memories, neighbours=st.integers(min_value=0, max_value=2))
+    def search_around(self, memory_id: uuid.UUID, neighbours: int) -> None:
+        target = self.model.get(memory_id)
+        if target is None:
+            return
+        user = target.user_id
+        query = MemoryQuery(
+            text=target.text,
+            terms=tuple(content_terms(target.text)),
+            embedding=None,
+            limit=3,
+            neighbours=neighbours,
+        )
+        found = self.run(self.store.candidates(user, query))
+        ids = [c.memory.id for c in found]
+        assert len(ids) == len(set(ids)), "a memory proposed twice"
+        mine = {m.id: m for m in self.model.values() if m.user_id == user}
+        assert all(c.memory == mine.get(c.memory.id) for c in found)
+        matches = [c.memory for c in found if c.lexical is not None]
+        assert len(matches) <= 3
+
+        def near(m: Memory, match: Memory) -> bool:
+            return (
+                m.thread is not None
+                and m.thread == match.thread
+                and m.position is not None
+                and match.position is not None
+                and abs(m.position - match.position) <= neighbours
+            )
+
+        expected = {m.id for m in matches} | {
+            m.id
+            for m in mine.values()
+            if neighbours > 0 and any(near(m, match) for match in matches)
+        }
+        assert set(ids) == expected
 
     @invariant()
     def agrees_with_model(self) -> None:

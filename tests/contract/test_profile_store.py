@@ -6,8 +6,10 @@ import uuid
 from dataclasses import replace
 from datetime import timedelta
 
+import pytest
 from tests.conftest import T0
 
+from companion.domain.errors import InvalidInput
 from companion.domain.models import UserProfile
 from companion.ports.profile_store import ProfileStore
 
@@ -56,3 +58,21 @@ async def test_delete(profile_store: ProfileStore) -> None:
     assert await profile_store.delete(ADA) is True
     assert await profile_store.get(ADA) is None
     assert await profile_store.delete(ADA) is False
+
+
+async def test_participants_round_trip_and_can_change(profile_store: ProfileStore) -> None:
+    saved = replace(profile(), participants=("Caroline", "Melanie", "José"))
+    await profile_store.save(saved)
+    got = await profile_store.get(ADA)
+    assert got == saved
+    assert got is not None and got.participants == ("Caroline", "Melanie", "José")
+    fewer = replace(saved, participants=("Melanie",), updated_at=T0 + timedelta(days=1))
+    await profile_store.save(fewer)
+    assert await profile_store.get(ADA) == fewer
+    await profile_store.save(replace(fewer, participants=()))
+    got = await profile_store.get(ADA)
+    assert got is not None and got.participants == ()
+    for bad in ("Melanie", ("Melanie", 7)):
+        with pytest.raises(InvalidInput, match="participants"):
+            await profile_store.save(replace(fewer, participants=bad))  # type: ignore[arg-type]
+    assert await profile_store.get(ADA) == got

@@ -22,6 +22,7 @@ from companion.adapters.sqlite import (
     SqliteMemoryStore,
     SqliteProfileStore,
 )
+from companion.adapters.sqlite._migrations import load_migrations, migrate
 from companion.domain.errors import (
     EmbeddingModelMismatch,
     InvalidInput,
@@ -42,7 +43,7 @@ from companion.domain.models import (
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 MODEL = "test-model"
-LATEST_VERSION = 1
+LATEST_VERSION = 2
 
 
 def unit(seed: int, dims: int = 8) -> np.ndarray:
@@ -109,7 +110,7 @@ def test_fresh_file_is_migrated_once_and_reopening_changes_nothing(db_path: Path
         assert again.schema_version == LATEST_VERSION
     with raw(db_path) as conn:
         rows = conn.execute("SELECT version, name FROM schema_migrations").fetchall()
-        assert rows == [(1, "0001_initial")]
+        assert rows == [(1, "0001_initial"), (2, "0002_threads_participants")]
         assert conn.execute("PRAGMA user_version").fetchone()[0] == LATEST_VERSION
     conn.close()
 
@@ -131,11 +132,59 @@ def test_newer_schema_is_refused_with_upgrade_advice(db_path: Path) -> None:
     with raw(db_path) as conn:
         conn.execute("PRAGMA user_version = 99")
     conn.close()
-    with pytest.raises(SchemaError, match=r"version 99 is newer than this companion \(1\)"):
+    with pytest.raises(SchemaError, match=r"version 99 is newer than this companion \(2\)"):
         SqliteDatabase.open(db_path)
     with raw(db_path) as conn:  # refusing did not touch the file
         assert conn.execute("PRAGMA user_version").fetchone()[0] == 99
     conn.close()
+
+
+async def test_a_version_1_database_migrates_in_place_and_keeps_its_rows(db_path: Path) -> None:
+    user = uuid.uuid4()
+    kept = memory(user, "Has a dog called Biscuit", key="pet.dog")
+    db_path.parent.mkdir(parents=True)
+    with raw(db_path) as conn:  # the file as companion 0.1 (schema 1) left it
+        migrate(conn, load_migrations()[:1])
+        conn.execute(
+            "INSERT INTO memories (id, user_id, category, text, key, importance, source,"
+            " created_at, updated_at, embedding, embedding_model, embedding_dim)"
+            " VALUES (?, ?, 'fact', ?, ?, 5, 'conversation', ?, ?, ?, ?, 8)",
+            (
+                str(kept.id),
+                str(user),
+                kept.text,
+                kept.key,
+                *[(T0 - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)] * 2,
+                unit(1).astype("<f4").tobytes(),
+                MODEL,
+            ),
+        )
+        conn.execute(
+            "INSERT INTO profiles (user_id, name, interests, created_at, updated_at)"
+            " VALUES (?, 'Ada', '[\"chess\"]', 0, 0)",
+            (str(user),),
+        )
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    conn.close()
+
+    with SqliteDatabase.open(db_path) as db:
+        assert db.schema_version == LATEST_VERSION
+        memories, profiles = SqliteMemoryStore(db), SqliteProfileStore(db)
+        assert await memories.get(user, kept.id) == kept
+        found = await memories.candidates(user, lexical(("biscuit",)))
+        assert [c.memory for c in found] == [kept]
+        assert [c.memory.id for c in await memories.candidates(user, dense(unit(1)))] == [kept.id]
+        profile = await profiles.get(user)
+        assert profile is not None
+        assert (profile.name, profile.interests, profile.participants) == ("Ada", ("chess",), ())
+        await profiles.save(replace(profile, participants=("Melanie",)))
+        assert (await profiles.get(user)) == replace(profile, participants=("Melanie",))
+        # The new columns work on the migrated file.
+        for i, text in enumerate(["Said hello", "Talked about pottery", "Said goodbye"]):
+            await memories.add(replace(memory(user, text), thread="s", position=i), None)
+        near = replace(lexical(("pottery",)), neighbours=1)
+        assert len(await memories.candidates(user, near)) == 3
+    assert_intact(db_path)
 
 
 OPEN_SCRIPT = """
@@ -167,7 +216,8 @@ def test_processes_opening_a_fresh_file_together_migrate_it_once(db_path: Path) 
         proc.stdin.flush()
     assert [p.wait(timeout=60) for p in procs] == [0, 0, 0]
     with raw(db_path) as conn:
-        assert conn.execute("SELECT count(*) FROM schema_migrations").fetchone()[0] == 1
+        count = conn.execute("SELECT count(*) FROM schema_migrations").fetchone()[0]
+        assert count == LATEST_VERSION
     conn.close()
     assert_intact(db_path)
 
@@ -263,6 +313,8 @@ async def test_hostile_terms_never_raise_nor_act_as_fts_syntax(db: SqliteDatabas
     for term in HOSTILE_TERMS:
         found = await store.candidates(user, lexical((term,)))
         assert all(c.memory.user_id == user for c in found), term
+        found = await store.candidates(user, replace(lexical(()), phrases=(term, f"a {term} b")))
+        assert all(c.memory.user_id == user for c in found), term
     by_terms = {
         # As syntax these would match: prefix, column filter, NEAR group, negation.
         ("bisc*",): set(),
@@ -311,6 +363,72 @@ async def test_search_index_follows_updates_and_deletes(db: SqliteDatabase) -> N
     assert await store.delete(user, pet.id)
     assert await store.candidates(user, lexical(("luna",))) == []
     assert_intact(db.path)
+
+
+# --- threads ----------------------------------------------------------------------------
+
+
+async def test_neighbours_cost_one_statement_however_many_candidates(db: SqliteDatabase) -> None:
+    store = SqliteMemoryStore(db)
+    user = uuid.uuid4()
+    for thread in range(40):
+        for position in range(5):
+            text = f"Session {thread} turn {position}" + (" about chess" if position == 2 else "")
+            m = replace(memory(user, text), thread=f"s{thread}", position=position)
+            await store.add(m, Embedding(MODEL, unit(thread * 10 + position)))
+
+    async def statements(limit: int) -> tuple[int, list[str]]:
+        seen: list[str] = []
+
+        def record(sql: str) -> None:
+            if not sql.startswith("--"):  # FTS5's own lookups show up as "-- ..." comments
+                seen.append(sql)
+
+        await db.run(lambda conn: conn.set_trace_callback(record))
+        try:
+            query = MemoryQuery(
+                text="chess",
+                terms=("chess",),
+                embedding=Embedding(MODEL, unit(2)),
+                limit=limit,
+                neighbours=1,
+            )
+            found = await store.candidates(user, query)
+        finally:
+            await db.run(lambda conn: conn.set_trace_callback(None))
+        return len(found), seen
+
+    await statements(1)  # builds the vector cache: its one-time read is not per search
+    few, few_statements = await statements(1)
+    many, many_statements = await statements(40)
+    assert few < 10 and many >= 120  # 40 matches, each with the turns before and after
+    assert len(many_statements) == len(few_statements)
+    assert sum("json_each" in sql for sql in many_statements) == 1
+
+
+async def test_positions_round_trip_at_the_edges_and_reject_what_sqlite_cannot_hold(
+    db: SqliteDatabase,
+) -> None:
+    store = SqliteMemoryStore(db)
+    user = uuid.uuid4()
+    edges = [
+        replace(memory(user, f"Edge {i} chess"), thread="ünïcode thread ✓", position=position)
+        for i, position in enumerate([-(2**63), 2**63 - 2, 2**63 - 1, 0])
+    ]
+    edges.append(replace(memory(user, "Empty thread name"), thread="", position=5))
+    for m in edges:
+        await store.add(m, None)
+    for m in edges:
+        assert await store.get(user, m.id) == m
+    top = replace(lexical(("chess",), limit=1), terms=("edge", "2"), neighbours=3)
+    found = {c.memory.position for c in await store.candidates(user, top)}
+    assert found == {2**63 - 2, 2**63 - 1}  # the window's edge is clamped, not overflowed
+    for bad in (True, 2**63, -(2**63) - 1, 1.5, "3"):
+        with pytest.raises(InvalidInput, match="position"):
+            await store.add(replace(memory(user, "x"), thread="s", position=bad), None)  # type: ignore[arg-type]
+    with pytest.raises(InvalidInput, match="thread"):
+        await store.add(replace(memory(user, "x"), thread=7), None)  # type: ignore[arg-type]
+    assert await store.count(user) == len(edges)
 
 
 # --- vectors ----------------------------------------------------------------------------

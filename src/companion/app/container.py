@@ -68,15 +68,16 @@ def _sqlite_database(data_dir: Path) -> Iterator[SqliteDatabase]:
         database.close()
 
 
-def _weights(
-    lexical: float, dense: float, importance: float, recency: float, half_life: float
-) -> RankingWeights:
+def _weights(retrieval: dict[str, Any]) -> RankingWeights:
     return RankingWeights(
-        lexical=lexical,
-        dense=dense,
-        importance=importance,
-        recency=recency,
-        half_life_days=half_life,
+        lexical=retrieval["lexical_weight"],
+        dense=retrieval["dense_weight"],
+        neighbour=retrieval["neighbour_weight"],
+        thread=retrieval["thread_weight"],
+        importance=retrieval["importance_weight"],
+        recency=retrieval["recency_weight"],
+        half_life_days=retrieval["half_life_days"],
+        window=retrieval["window"],
     )
 
 
@@ -132,29 +133,25 @@ class Services(containers.DeclarativeContainer):
     config = providers.Configuration()
     gateways = providers.DependenciesContainer()
 
-    weights = providers.Singleton(
-        _weights,
-        lexical=config.retrieval.lexical_weight,
-        dense=config.retrieval.dense_weight,
-        importance=config.retrieval.importance_weight,
-        recency=config.retrieval.recency_weight,
-        half_life=config.retrieval.half_life_days,
-    )
+    weights = providers.Singleton(_weights, config.retrieval)
     rag = providers.Factory(
         RAGService,
         store=gateways.memory_store,
         embedder=gateways.embedder,
+        profiles=gateways.profile_store,
         cache=gateways.cache,
         clock=gateways.clock,
         weights=weights,
         candidate_limit=config.retrieval.candidate_limit,
         top_k=config.retrieval.top_k,
+        phrases=config.retrieval.phrases,
     )
     users = providers.Factory(UserService, profiles=gateways.profile_store, clock=gateways.clock)
     memories = providers.Factory(
         MemoryService,
         store=gateways.memory_store,
         embedder=gateways.embedder,
+        profiles=gateways.profile_store,
         rag=rag,
         clock=gateways.clock,
     )

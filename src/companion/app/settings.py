@@ -55,13 +55,17 @@ class CompanionSettings(BaseModel):
 
 
 class RetrievalSettings(BaseModel):
-    """Retrieval ranking (``RETRIEVAL_*``); see docs for what each weight does."""
+    """Retrieval ranking (``RETRIEVAL_*``); docs/benchmarks.md says how each was chosen."""
 
-    lexical_weight: float = Field(default=0.45, ge=0)
-    dense_weight: float = Field(default=0.45, ge=0)
-    importance_weight: float = Field(default=0.05, ge=0)
-    recency_weight: float = Field(default=0.05, ge=0)
+    lexical_weight: float = Field(default=0.5, ge=0)
+    dense_weight: float = Field(default=0.5, ge=0)
+    neighbour_weight: float = Field(default=0.4, ge=0, le=10)
+    thread_weight: float = Field(default=0.3, ge=0, le=10)
+    importance_weight: float = Field(default=0.05, ge=0, lt=1)
+    recency_weight: float = Field(default=0.05, ge=0, lt=1)
     half_life_days: float = Field(default=30.0, gt=0)
+    window: int = Field(default=1, ge=0, le=10)
+    phrases: bool = True
     candidate_limit: int = Field(default=50, ge=1, le=1000)
     top_k: int = Field(default=5, ge=1, le=100)
 
@@ -172,8 +176,10 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _weights(self) -> Settings:
         r = self.retrieval
-        if r.lexical_weight + r.dense_weight + r.importance_weight + r.recency_weight <= 0:
-            raise ValueError("retrieval weights must not all be zero")
+        if r.lexical_weight + r.dense_weight <= 0:
+            raise ValueError("retrieval lexical and dense weights must not both be zero")
+        if r.importance_weight + r.recency_weight >= 1:
+            raise ValueError("retrieval importance and recency weights must sum to less than 1")
         return self
 
     def secret_values(self) -> list[str]:

@@ -79,7 +79,9 @@ class Memory:
     ``text`` is the self-contained statement that is searched and shown ("Has a dog
     called Biscuit"); ``key`` names the slot it fills when it has one ("pet.dog"), so a
     new value for the same key updates instead of duplicating; ``value`` is the short
-    answer ("Biscuit") when there is one.
+    answer ("Biscuit") when there is one. ``thread`` and ``position`` say where it was
+    said: the conversation (session) it came from and its turn's place in it, so
+    retrieval can bring in what was said around it.
     """
 
     id: UUID
@@ -95,6 +97,8 @@ class Memory:
     last_accessed_at: datetime | None = None
     access_count: int = 0
     metadata: Mapping[str, str] = field(default_factory=dict, compare=False)
+    thread: str | None = None
+    position: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,8 +117,10 @@ class Candidate:
     """A memory a store proposes for a query, with the raw signals it computed.
 
     ``lexical`` is the store's lexical relevance (higher is better, any scale: stores
-    differ) and ``dense`` the cosine similarity to the query vector; either is ``None``
-    when that signal did not propose the memory. Final ranking is the domain's.
+    differ), ``None`` when the lexical search did not propose the memory. ``dense`` is
+    the cosine similarity to the query vector for every candidate that has a vector of
+    the query's model, whichever search proposed it (``None`` only without a vector).
+    Final ranking is the domain's.
     """
 
     memory: Memory
@@ -124,13 +130,22 @@ class Candidate:
 
 @dataclass(frozen=True, slots=True)
 class MemoryQuery:
-    """What a store needs to propose candidates for one search."""
+    """What a store needs to propose candidates for one search.
+
+    ``terms`` are single words and ``phrases`` space-separated word sequences that score
+    when they occur together; both are matched lexically (stemmed) and OR-ed, each
+    side proposing up to ``limit`` memories. With ``neighbours`` > 0 the store also
+    proposes, for every candidate with a thread and position, the memories of the same
+    thread within that many positions of it (what was said just before and after).
+    """
 
     text: str
     terms: tuple[str, ...]
     embedding: Embedding | None
     limit: int
     categories: frozenset[MemoryCategory] | None = None
+    phrases: tuple[str, ...] = ()
+    neighbours: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +158,11 @@ class ScoredMemory:
 
 @dataclass(frozen=True, slots=True)
 class UserProfile:
-    """What the companion knows about a user as a whole."""
+    """What the companion knows about a user as a whole.
+
+    ``participants`` are the names of the people in this user's conversations; they carry
+    no topic, so retrieval masks them when embedding (see ``text.mask_names``).
+    """
 
     user_id: UUID
     created_at: datetime
@@ -156,6 +175,7 @@ class UserProfile:
     language: str | None = None
     notes: str | None = None
     last_seen_at: datetime | None = None
+    participants: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,13 @@
 Stores propose candidates with raw signals (a lexical score on the store's own scale and a
 cosine similarity); everything that decides the final order lives here, so every store
 ranks the same way. No clock reads: ``now`` is an argument.
+
+The ranking, measured on LoCoMo (docs/benchmarks.md): BM25 and dense similarity are fused
+by score (each rescaled to [0, 1]), not by rank, because reciprocal-rank fusion throws
+away how much better the best match is and loses to BM25 alone at small k; then each
+memory gains from what was said next to it and from its conversation's best match;
+importance and recency take small shares so they break near-ties without burying a
+clearly relevant old memory.
 """
 
 from __future__ import annotations
@@ -20,20 +27,44 @@ _HOUR = 3600.0
 
 @dataclass(frozen=True, slots=True)
 class RankingWeights:
-    """How much each signal counts. Weights are non-negative; they are renormalised."""
+    """How retrieval weighs its signals. Every weight is finite and non-negative.
 
-    lexical: float = 0.45
-    dense: float = 0.45
+    ``lexical`` and ``dense`` split relevance between BM25 and embedding similarity
+    (renormalised to sum to one). ``neighbour`` adds the relevance of what was said just
+    before or after a memory in the same conversation, ``thread`` the relevance of the
+    best memory of its conversation. ``importance`` and ``recency`` are the shares of the
+    final score given to importance (1..10) and to exponential decay since last use,
+    with ``half_life_days``; the rest is relevance.
+    """
+
+    lexical: float = 0.5
+    dense: float = 0.5
+    neighbour: float = 0.4
+    thread: float = 0.3
     importance: float = 0.05
     recency: float = 0.05
     half_life_days: float = 30.0
+    window: int = 1
 
     def __post_init__(self) -> None:
-        parts = (self.lexical, self.dense, self.importance, self.recency)
-        if any(not math.isfinite(w) or w < 0 for w in parts) or sum(parts) <= 0:
-            raise InvalidInput("ranking weights must be finite, non-negative and not all zero")
+        values = (
+            self.lexical,
+            self.dense,
+            self.neighbour,
+            self.thread,
+            self.importance,
+            self.recency,
+        )
+        if any(not math.isfinite(w) or w < 0 for w in values):
+            raise InvalidInput("ranking weights must be finite and non-negative")
+        if self.lexical + self.dense <= 0:
+            raise InvalidInput("lexical and dense weights must not both be zero")
+        if self.importance + self.recency >= 1:
+            raise InvalidInput("importance and recency shares must leave room for relevance")
         if not math.isfinite(self.half_life_days) or self.half_life_days <= 0:
             raise InvalidInput("half_life_days must be a positive number")
+        if self.window < 0:
+            raise InvalidInput("the neighbour window must not be negative")
 
 
 def time_decay(age_seconds: float, half_life_days: float) -> float:
@@ -56,18 +87,79 @@ def recency_score(memory: Memory, now: datetime, half_life_days: float) -> float
     return time_decay((now - last).total_seconds(), half_life_days)
 
 
-def _scaled(values: Sequence[float | None]) -> list[float]:
-    """Divide by the best value, so the strongest candidate of a signal scores 1.
+def _unit(value: float | None) -> float:
+    return value if value is not None and math.isfinite(value) else 0.0
 
-    Max-scaling (not min-max) keeps a lone weak match weak relative to zero, and is
-    independent of the order candidates arrive in.
+
+def lexical_scores(candidates: Sequence[Candidate]) -> list[float]:
+    """Lexical relevance scaled by the best candidate's, in [0, 1] (0 without a match).
+
+    Max-scaling keeps a lone weak match weak relative to no match, and does not depend
+    on the order candidates arrive in.
     """
-    present = [v for v in values if v is not None and math.isfinite(v) and v > 0]
-    top = max(present, default=0.0)
-    if top <= 0:
-        return [0.0 for _ in values]
+    raw = [max(_unit(c.lexical), 0.0) for c in candidates]
+    top = max(raw, default=0.0)
+    return [v / top if top > 0 else 0.0 for v in raw]
+
+
+def dense_scores(candidates: Sequence[Candidate], pool_size: int) -> list[float]:
+    """Dense similarity rescaled between the pool's floor and its best, in [0, 1].
+
+    The floor is the ``pool_size``-th best similarity: the dense search's cut-off, so
+    memories the dense side barely proposed score near zero and the best scores one.
+    Cosine similarities of one model sit in a narrow band; rescaling spreads them so
+    they can be fused with lexical scores.
+    """
+    raw = [_unit(c.dense) if c.dense is not None else None for c in candidates]
+    present = sorted((v for v in raw if v is not None), reverse=True)
+    if not present:
+        return [0.0 for _ in candidates]
+    top = present[0]
+    floor = present[min(max(pool_size, 1), len(present)) - 1]
+    if len(present) == 1 or top <= floor:
+        return [0.0 if v is None else (1.0 if v >= top else 0.0) for v in raw]
+    span = top - floor
+    return [0.0 if v is None else min(max((v - floor) / span, 0.0), 1.0) for v in raw]
+
+
+def _context(
+    candidates: Sequence[Candidate], relevance: Sequence[float], window: int
+) -> list[float]:
+    """For each candidate, the best relevance of its conversation neighbours.
+
+    A neighbour ``d`` positions away counts ``1/d``: what was said right before a reply
+    often holds the words that the reply itself lacks ("Did you go?" / "Yes, twice!").
+    """
+    if window <= 0:
+        return [0.0 for _ in candidates]
+    by_place: dict[tuple[str, int], float] = {}
+    for cand, rel in zip(candidates, relevance, strict=True):
+        m = cand.memory
+        if m.thread is not None and m.position is not None:
+            place = (m.thread, m.position)
+            by_place[place] = max(by_place.get(place, 0.0), rel)
+    context = []
+    for cand in candidates:
+        m = cand.memory
+        best = 0.0
+        if m.thread is not None and m.position is not None:
+            for distance in range(1, window + 1):
+                for place in ((m.thread, m.position - distance), (m.thread, m.position + distance)):
+                    best = max(best, by_place.get(place, 0.0) / distance)
+        context.append(best)
+    return context
+
+
+def _thread_best(candidates: Sequence[Candidate], local: Sequence[float]) -> list[float]:
+    """For each candidate, the best local score among candidates of its conversation."""
+    best: dict[str, float] = {}
+    for cand, score in zip(candidates, local, strict=True):
+        thread = cand.memory.thread
+        if thread is not None:
+            best[thread] = max(best.get(thread, 0.0), score)
     return [
-        0.0 if v is None or not math.isfinite(v) or v <= 0 else min(v / top, 1.0) for v in values
+        best.get(c.memory.thread, 0.0) if c.memory.thread is not None else score
+        for c, score in zip(candidates, local, strict=True)
     ]
 
 
@@ -77,21 +169,36 @@ def rank(
     now: datetime,
     weights: RankingWeights,
     limit: int,
+    pool_size: int = 50,
 ) -> list[ScoredMemory]:
-    """Score and order candidates; scores are in [0, 1], best first, ties broken by id."""
+    """Score and order candidates; scores are in [0, 1], best first, ties broken by id.
+
+    relevance = lexical and dense fused; local = relevance + neighbour context;
+    contextual = local + the conversation's best local score (each normalised back to
+    [0, 1]); final = contextual, importance and recency mixed by their shares.
+    """
     if limit <= 0 or not candidates:
         return []
-    lexical = _scaled([c.lexical for c in candidates])
-    dense = _scaled([c.dense for c in candidates])
-    total = weights.lexical + weights.dense + weights.importance + weights.recency
+    fuse = weights.lexical + weights.dense
+    relevance = [
+        (weights.lexical * lex + weights.dense * den) / fuse
+        for lex, den in zip(
+            lexical_scores(candidates), dense_scores(candidates, pool_size), strict=True
+        )
+    ]
+    context = _context(candidates, relevance, weights.window)
+    local = [r + weights.neighbour * c for r, c in zip(relevance, context, strict=True)]
+    thread = _thread_best(candidates, local)
+    bound = (1 + weights.neighbour) * (1 + weights.thread)
+    share = 1.0 - weights.importance - weights.recency
     scored: list[ScoredMemory] = []
-    for cand, lex, den in zip(candidates, lexical, dense, strict=True):
+    for cand, loc, thr in zip(candidates, local, thread, strict=True):
+        contextual = (loc + weights.thread * thr) / bound
         value = (
-            weights.lexical * lex
-            + weights.dense * den
+            share * contextual
             + weights.importance * importance_score(cand.memory.importance)
             + weights.recency * recency_score(cand.memory, now, weights.half_life_days)
-        ) / total
+        )
         scored.append(ScoredMemory(memory=cand.memory, score=min(max(value, 0.0), 1.0)))
     scored.sort(key=lambda s: (-s.score, str(s.memory.id)))
     return scored[:limit]

@@ -76,9 +76,9 @@ def app() -> App:
         InMemoryConversationStore(),
     )
     embedder = HashingEmbedder()
-    rag = RAGService(store, embedder, InMemoryCache(), clock, RankingWeights())
+    rag = RAGService(store, embedder, profiles_store, InMemoryCache(), clock, RankingWeights())
     users = UserService(profiles_store, clock)
-    memories = MemoryService(store, embedder, rag, clock)
+    memories = MemoryService(store, embedder, profiles_store, rag, clock)
     profiles = ProfileService(profiles_store, users, clock)
     conversations = ConversationService(convo_store, profiles_store, clock)
     chat = ChatService(users, conversations, memories, profiles, rag, model)

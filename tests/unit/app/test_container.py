@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from companion.adapters.memory import HashingEmbedder, InMemoryMemoryStore
+from companion.adapters.memory import HashingEmbedder, InMemoryMemoryStore, InMemoryProfileStore
 from companion.adapters.sqlite.sqlite_memory_store import SqliteMemoryStore
 from companion.app.container import DATABASE_FILE, build_container
 from companion.app.settings import load_settings
@@ -46,6 +46,7 @@ async def test_override_swaps_an_adapter_for_every_service(tmp_path: Path) -> No
     store, embedder = InMemoryMemoryStore(), HashingEmbedder()
     with (
         container.gateways.memory_store.override(store),
+        container.gateways.profile_store.override(InMemoryProfileStore()),
         container.gateways.embedder.override(embedder),
     ):
         user = uuid.uuid4()

@@ -14,6 +14,7 @@ from companion.adapters.memory import (
     HashingEmbedder,
     InMemoryCache,
     InMemoryMemoryStore,
+    InMemoryProfileStore,
     ManualClock,
 )
 from companion.app.services import Change, MemoryService, RAGService
@@ -39,8 +40,9 @@ def make_kit(
     store = store or InMemoryMemoryStore()
     embedder = embedder or HashingEmbedder()
     clock = ManualClock()
-    rag = RAGService(store, embedder, InMemoryCache(), clock, RankingWeights())
-    return Kit(store, embedder, clock, rag, MemoryService(store, embedder, rag, clock))
+    profiles = InMemoryProfileStore()
+    rag = RAGService(store, embedder, profiles, InMemoryCache(), clock, RankingWeights())
+    return Kit(store, embedder, clock, rag, MemoryService(store, embedder, profiles, rag, clock))
 
 
 @pytest.fixture

@@ -20,7 +20,12 @@ USER = uuid.UUID(int=1)
 signal = st.one_of(st.none(), st.floats(min_value=-5, max_value=50, allow_nan=False))
 
 
-def memory(importance: int = 5, age_days: float = 1.0) -> Memory:
+def memory(
+    importance: int = 5,
+    age_days: float = 1.0,
+    thread: str | None = None,
+    position: int | None = None,
+) -> Memory:
     when = NOW - timedelta(days=age_days)
     return Memory(
         id=uuid.uuid4(),
@@ -30,6 +35,8 @@ def memory(importance: int = 5, age_days: float = 1.0) -> Memory:
         importance=importance,
         created_at=when,
         updated_at=when,
+        thread=thread,
+        position=position,
     )
 
 
@@ -40,6 +47,8 @@ candidates = st.lists(
             memory,
             importance=st.integers(1, 10),
             age_days=st.floats(min_value=0, max_value=3650, allow_nan=False),
+            thread=st.one_of(st.none(), st.sampled_from(["s1", "s2"])),
+            position=st.one_of(st.none(), st.integers(0, 6)),
         ),
         lexical=signal,
         dense=st.one_of(st.none(), st.floats(min_value=-1, max_value=1, allow_nan=False)),
@@ -48,11 +57,14 @@ candidates = st.lists(
 )
 weights = st.builds(
     RankingWeights,
-    lexical=st.floats(0, 1),
+    lexical=st.floats(0.01, 1),
     dense=st.floats(0, 1),
-    importance=st.floats(0, 1),
-    recency=st.floats(0.01, 1),
+    neighbour=st.floats(0, 2),
+    thread=st.floats(0, 2),
+    importance=st.floats(0, 0.45),
+    recency=st.floats(0, 0.45),
     half_life_days=st.floats(0.1, 1000),
+    window=st.integers(0, 3),
 )
 
 
@@ -114,9 +126,44 @@ def test_time_decay_halves_per_half_life() -> None:
     assert time_decay(60 * 86400, 30) == pytest.approx(0.25)
 
 
+@given(candidates, st.floats(0.01, 20))
+def test_a_more_relevant_neighbour_never_lowers_a_memory(
+    cands: list[Candidate], bump: float
+) -> None:
+    reply = Candidate(memory(thread="t", position=3), lexical=None, dense=0.1)
+    question = Candidate(memory(thread="t", position=2), lexical=1.0, dense=0.2)
+    louder = Candidate(question.memory, lexical=1.0 + bump, dense=0.2)
+    w = RankingWeights()
+    before = {
+        s.memory.id: s.score for s in rank([*cands, question, reply], now=NOW, weights=w, limit=100)
+    }
+    after = {
+        s.memory.id: s.score for s in rank([*cands, louder, reply], now=NOW, weights=w, limit=100)
+    }
+    assert after[reply.memory.id] >= before[reply.memory.id] - 1e-12
+
+
+def test_the_turn_after_a_matching_question_is_lifted() -> None:
+    question = Candidate(memory(thread="t", position=2), lexical=8.0, dense=0.6)
+    answer = Candidate(memory(thread="t", position=3), lexical=None, dense=0.3)
+    stranger = Candidate(memory(thread="u", position=3), lexical=None, dense=0.3)
+    filler = [Candidate(memory(), lexical=None, dense=0.1 + i / 100) for i in range(10)]
+    ranked = rank([question, answer, stranger, *filler], now=NOW, weights=RankingWeights(), limit=3)
+    ids = [s.memory.id for s in ranked]
+    assert ids[:2] == [question.memory.id, answer.memory.id]
+    no_context = RankingWeights(neighbour=0, thread=0)
+    flat = rank([question, answer, stranger, *filler], now=NOW, weights=no_context, limit=13)
+    scores = {s.memory.id: s.score for s in flat}
+    assert scores[answer.memory.id] == scores[stranger.memory.id]
+
+
 def test_limit_and_bad_weights() -> None:
     assert rank([Candidate(memory(), 1.0, None)], now=NOW, weights=RankingWeights(), limit=0) == []
     with pytest.raises(InvalidInput):
-        RankingWeights(lexical=0, dense=0, importance=0, recency=0)
+        RankingWeights(lexical=0, dense=0)
+    with pytest.raises(InvalidInput):
+        RankingWeights(importance=0.5, recency=0.5)
     with pytest.raises(InvalidInput):
         RankingWeights(half_life_days=0)
+    with pytest.raises(InvalidInput):
+        RankingWeights(neighbour=float("nan"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from uuid import UUID
@@ -32,6 +32,8 @@ class InMemoryMemoryStore(MemoryStore):
     def __init__(self) -> None:
         self._memories: dict[UUID, dict[UUID, Memory]] = {}
         self._vectors: dict[UUID, Embedding] = {}
+        # Index terms per memory, kept with the memory so a search does not re-tokenise all.
+        self._terms: dict[UUID, builtins.list[str]] = {}
         self._lock = asyncio.Lock()
         self._closed = False
 
@@ -48,32 +50,40 @@ class InMemoryMemoryStore(MemoryStore):
                 raise Conflict(f"memory key {memory.key!r} is already used by another memory")
 
     @staticmethod
-    def _check_times(memory: Memory) -> None:
+    def _check_fields(memory: Memory) -> None:
         require_aware(memory.created_at, what="created_at")
         require_aware(memory.updated_at, what="updated_at")
         if memory.last_accessed_at is not None:
             require_aware(memory.last_accessed_at, what="last_accessed_at")
+        # The durable stores can only keep text and integers here; fail as they do.
+        if memory.thread is not None and not isinstance(memory.thread, str):
+            raise InvalidInput(f"memory thread must be text, got {type(memory.thread).__name__}")
+        position = memory.position
+        if position is not None and (isinstance(position, bool) or not isinstance(position, int)):
+            raise InvalidInput(f"position must be an integer or None, got {position!r}")
 
     async def add(self, memory: Memory, embedding: Embedding | None) -> None:
         async with self._lock:
-            self._check_times(memory)
+            self._check_fields(memory)
             memories = self._user(memory.user_id)
             if any(memory.id in per_user for per_user in self._memories.values()):
                 raise Conflict(f"memory {memory.id} already exists")
             self._check_key(memory)
             memories[memory.id] = memory
+            self._terms[memory.id] = _index_terms(memory)
             if embedding is not None:
                 self._vectors[memory.id] = embedding
 
     async def update(self, memory: Memory, embedding: Embedding | None) -> None:
         async with self._lock:
-            self._check_times(memory)
+            self._check_fields(memory)
             memories = self._user(memory.user_id)
             old = memories.get(memory.id)
             if old is None:
                 raise NotFound(f"memory {memory.id} not found")
             self._check_key(memory)
             memories[memory.id] = memory
+            self._terms[memory.id] = _index_terms(memory)
             if embedding is not None:
                 self._vectors[memory.id] = embedding
             elif old.text != memory.text:
@@ -113,32 +123,41 @@ class InMemoryMemoryStore(MemoryStore):
             removed = self._user(user_id).pop(memory_id, None)
             if removed is not None:
                 self._vectors.pop(memory_id, None)
+                self._terms.pop(memory_id, None)
             return removed is not None
 
     async def candidates(self, user_id: UUID, query: MemoryQuery) -> builtins.list[Candidate]:
-        pool = [
-            m
+        if isinstance(query.neighbours, bool) or not isinstance(query.neighbours, int):
+            raise InvalidInput(f"query neighbours must be an integer, got {query.neighbours!r}")
+        if query.neighbours < 0:
+            raise InvalidInput(f"query neighbours must not be negative, got {query.neighbours}")
+        limit = max(query.limit, 0)
+        pool = {
+            m.id: m
             for m in self._user(user_id).values()
             if query.categories is None or m.category in query.categories
-        ]
+        }
         lexical: dict[UUID, float] = {}
-        if query.terms:
-            docs = {str(m.id): index_terms(f"{m.text} {m.value or ''} {m.key or ''}") for m in pool}
-            scores = bm25(query.terms, docs)
-            best = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[: query.limit]
+        if query.terms or query.phrases:
+            docs = {str(i): self._terms[i] for i in pool}
+            scores = bm25(query.terms, docs, phrases=query.phrases)
+            best = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
             lexical = {UUID(doc_id): score for doc_id, score in best}
-        dense: dict[UUID, float] = {}
+        sims: dict[UUID, float] = {}
         if query.embedding is not None:
-            dense = self._dense(user_id, pool, query.embedding, query.limit)
-        by_id = {m.id: m for m in pool}
+            sims = self._similarities(user_id, pool.values(), query.embedding)
+        dense = sorted(sims, key=lambda i: -sims[i])[:limit]
+        proposed = list(dict.fromkeys([*lexical, *dense]))
+        if query.neighbours > 0:
+            proposed.extend(_neighbours([pool[i] for i in proposed], pool, query.neighbours))
         return [
-            Candidate(memory=by_id[i], lexical=lexical.get(i), dense=dense.get(i))
-            for i in dict.fromkeys([*lexical, *dense])
+            Candidate(memory=pool[i], lexical=lexical.get(i), dense=sims.get(i)) for i in proposed
         ]
 
-    def _dense(
-        self, user_id: UUID, pool: builtins.list[Memory], query: Embedding, limit: int
+    def _similarities(
+        self, user_id: UUID, pool: Iterable[Memory], query: Embedding
     ) -> dict[UUID, float]:
+        """Cosine similarity to ``query`` of every memory of ``pool`` that has a vector."""
         for memory in self._user(user_id).values():
             stored = self._vectors.get(memory.id)
             if stored is not None and (
@@ -148,13 +167,12 @@ class InMemoryMemoryStore(MemoryStore):
                     f"stored vectors come from {stored.model!r} but the query from "
                     f"{query.model!r}; {_REINDEX_HINT}"
                 )
-        with_vectors = [m for m in pool if m.id in self._vectors]
-        if not with_vectors or limit <= 0:
+        with_vectors = [m.id for m in pool if m.id in self._vectors]
+        if not with_vectors:
             return {}
-        matrix = np.stack([self._vectors[m.id].vector for m in with_vectors])
+        matrix = np.stack([self._vectors[i].vector for i in with_vectors])
         sims = matrix @ query.vector.astype(np.float32)
-        top = np.argsort(-sims, kind="stable")[:limit]
-        return {with_vectors[i].id: float(sims[i]) for i in top}
+        return dict(zip(with_vectors, sims.tolist(), strict=True))
 
     async def touch(self, user_id: UUID, memory_ids: Sequence[UUID], when: datetime) -> None:
         require_aware(when, what="when")
@@ -183,3 +201,27 @@ class InMemoryMemoryStore(MemoryStore):
 
     async def close(self) -> None:
         self._closed = True
+
+
+def _index_terms(memory: Memory) -> builtins.list[str]:
+    return index_terms(f"{memory.text} {memory.value or ''} {memory.key or ''}")
+
+
+def _neighbours(
+    proposed: Iterable[Memory], pool: Mapping[UUID, Memory], reach: int
+) -> builtins.list[UUID]:
+    """The memories of ``pool`` within ``reach`` positions of a proposed one's, in its thread."""
+    around: dict[str, builtins.list[int]] = {}
+    seen: set[UUID] = set()
+    for memory in proposed:
+        seen.add(memory.id)
+        if memory.thread is not None and memory.position is not None:
+            around.setdefault(memory.thread, []).append(memory.position)
+    return [
+        m.id
+        for m in pool.values()
+        if m.id not in seen
+        and m.thread in around
+        and m.position is not None
+        and any(abs(m.position - p) <= reach for p in around[m.thread])
+    ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from companion.domain.errors import StoreError
+from companion.domain.errors import InvalidInput, StoreError
 from companion.domain.models import UserProfile
 from companion.domain.validation import require_aware
 from companion.ports.profile_store import ProfileStore
@@ -28,6 +28,10 @@ class InMemoryProfileStore(ProfileStore):
     async def save(self, profile: UserProfile) -> None:
         require_aware(profile.created_at, what="created_at")
         require_aware(profile.updated_at, what="updated_at")
+        # As the durable stores: a bare string would be a list of its characters there.
+        names = profile.participants
+        if isinstance(names, str) or not all(isinstance(name, str) for name in names):
+            raise InvalidInput("profile participants must be a sequence of text")
         self._open()[profile.user_id] = profile
 
     async def delete(self, user_id: UUID) -> bool:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
+from collections.abc import Collection
 from typing import Any
 
 from companion.adapters.sqlite._memory_rows import placeholders
 
+# Columns in the order memory_from_row reads them (NEIGHBOURS below lists them too).
 SELECT_MEMORIES = (
     "SELECT id, user_id, category, text, key, value, importance, source, created_at,"
-    " updated_at, last_accessed_at, access_count, metadata FROM memories"
+    " updated_at, last_accessed_at, access_count, metadata, thread, position FROM memories"
 )
 # CROSS JOIN pins the FTS table as the outer loop: the planner might otherwise walk every
 # memory of the user and probe the index once per row.
@@ -17,6 +20,20 @@ LEXICAL = (
     "SELECT m.id, bm25(memories_fts) AS score"
     " FROM memories_fts CROSS JOIN memories AS m ON m.seq = memories_fts.rowid"
     " WHERE memories_fts MATCH ? AND m.user_id = ?"
+)
+
+
+# The windows arrive as one JSON list of [thread, lo, hi], so the statement text (and its
+# cached plan) is the same whatever their number; CROSS JOIN keeps the few windows as the
+# outer loop, each one range scan of the (user_id, thread, position) index.
+NEIGHBOURS = (
+    "SELECT m.id, m.user_id, m.category, m.text, m.key, m.value, m.importance, m.source,"
+    " m.created_at, m.updated_at, m.last_accessed_at, m.access_count, m.metadata,"
+    " m.thread, m.position"
+    " FROM json_each(?1) AS w CROSS JOIN memories AS m"
+    " WHERE m.user_id = ?2 AND m.thread = w.value ->> 0"
+    " AND m.position BETWEEN w.value ->> 1 AND w.value ->> 2"
+    " AND (?3 IS NULL OR m.category IN (SELECT value FROM json_each(?3)))"
 )
 
 
@@ -92,6 +109,23 @@ def fetch_memories(conn: sqlite3.Connection, user_id: str, ids: list[str]) -> li
         SELECT_MEMORIES + f" WHERE id IN ({placeholders(len(ids))}) AND +user_id = ?",
         (*ids, user_id),
     ).fetchall()
+
+
+def neighbours(
+    conn: sqlite3.Connection,
+    user_id: str,
+    windows: list[tuple[str, int, int]],
+    categories: Collection[str] | None,
+) -> list[Any]:
+    """The rows of this user whose (thread, position) falls in one of the windows.
+
+    ``windows`` are (thread, lo, hi) with inclusive bounds; they should not overlap, or a
+    row inside two of them comes back twice.
+    """
+    if not windows or (categories is not None and not categories):
+        return []
+    wanted = None if categories is None else json.dumps(list(categories))
+    return conn.execute(NEIGHBOURS, (json.dumps(windows), user_id, wanted)).fetchall()
 
 
 def embedding_models(conn: sqlite3.Connection, user_id: str) -> list[Any]:

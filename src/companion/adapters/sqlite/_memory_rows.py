@@ -1,4 +1,4 @@
-"""Memory <-> row mapping, and the FTS5 query built from search terms."""
+"""Memory <-> row mapping, and the FTS5 query built from search terms and phrases."""
 
 from __future__ import annotations
 
@@ -23,13 +23,16 @@ from companion.domain.models import Memory, MemoryCategory, MemorySource
 # Plain dict lookups: calling an Enum class costs several times more, on every row read.
 _CATEGORIES = {category.value: category for category in MemoryCategory}
 _SOURCES = {source.value: source for source in MemorySource}
+# SQLite INTEGER is a signed 64-bit value; anything wider could not be stored exactly.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
 def memory_params(memory: Memory) -> tuple[str, str, tuple[Any, ...]]:
     """(id, user_id, values) for a memory, validated at the boundary.
 
     The values are in the order of the memories table: category, text, key, value,
-    importance, source, created_at, updated_at, last_accessed_at, access_count, metadata.
+    importance, source, created_at, updated_at, last_accessed_at, access_count, metadata,
+    thread, position.
     """
     if not isinstance(memory, Memory):
         raise InvalidInput(f"expected a Memory, got {type(memory).__name__}")
@@ -46,6 +49,13 @@ def memory_params(memory: Memory) -> tuple[str, str, tuple[Any, ...]]:
     access_count = memory.access_count
     if isinstance(access_count, bool) or not isinstance(access_count, int) or access_count < 0:
         raise InvalidInput(f"access count must be a non-negative integer, got {access_count!r}")
+    position = memory.position
+    if position is not None and (
+        isinstance(position, bool)
+        or not isinstance(position, int)
+        or not INT64_MIN <= position <= INT64_MAX
+    ):
+        raise InvalidInput(f"position must be a 64-bit integer or None, got {position!r}")
     values = (
         category,
         check_text(memory.text, what="memory text"),
@@ -58,6 +68,8 @@ def memory_params(memory: Memory) -> tuple[str, str, tuple[Any, ...]]:
         to_micros_or_none(memory.last_accessed_at, what="last_accessed_at"),
         access_count,
         dump_string_map(memory.metadata, what="memory metadata"),
+        check_optional_text(memory.thread, what="memory thread"),
+        position,
     )
     return memory_id, user_id, values
 
@@ -81,24 +93,55 @@ def memory_from_row(row: tuple[Any, ...], user_id: UUID | None = None) -> Memory
         last_accessed_at=from_micros_or_none(row[10]),
         access_count=int(row[11]),
         metadata=load_string_map(row[12]),
+        thread=row[13],
+        position=row[14],
     )
 
 
-def fts_match(terms: Iterable[str]) -> str | None:
-    """An FTS5 MATCH expression OR-ing the terms, each a quoted string; None if no terms.
+def fts_match(terms: Iterable[str], phrases: Iterable[str] = ()) -> str | None:
+    """An FTS5 MATCH expression OR-ing terms and phrases, each a quoted string; None if none.
 
     Quoting every term (with ``"`` doubled) makes user text a plain phrase: operators
-    such as NEAR, AND, ``*``, ``-``, ``:`` or parentheses inside it have no effect.
+    such as NEAR, AND, ``*``, ``-``, ``:`` or parentheses inside it have no effect. A
+    quoted string of several words is an FTS5 phrase: it matches (and bm25 counts) only
+    the places where those words follow each other.
     """
-    phrases: dict[str, None] = {}
-    for term in terms:
-        if not isinstance(term, str):
-            raise InvalidInput(f"search terms must be text, got {type(term).__name__}")
-        # NUL would end the expression early inside SQLite's C string handling.
-        cleaned = term.replace("\x00", " ").strip()
-        if cleaned:
-            phrases['"' + cleaned.replace('"', '""') + '"'] = None
-    return " OR ".join(phrases) if phrases else None
+    quoted: dict[str, None] = {}
+    for what, texts in (("terms", terms), ("phrases", phrases)):
+        for text in texts:
+            if not isinstance(text, str):
+                raise InvalidInput(f"search {what} must be text, got {type(text).__name__}")
+            # NUL would end the expression early inside SQLite's C string handling; runs
+            # of spaces are folded so "support  group" and "support group" are one phrase.
+            cleaned = " ".join(text.replace("\x00", " ").split())
+            if cleaned:
+                quoted['"' + cleaned.replace('"', '""') + '"'] = None
+    return " OR ".join(quoted) if quoted else None
+
+
+def neighbour_windows(rows: Iterable[tuple[Any, ...]], reach: int) -> list[tuple[str, int, int]]:
+    """(thread, lo, hi) windows covering ``reach`` positions around each row's position.
+
+    Overlapping or touching windows of one thread are merged, so no position is covered
+    twice and a read of all windows returns each neighbour once. Rows without a thread or
+    position have no neighbours.
+    """
+    by_thread: dict[str, list[int]] = {}
+    for row in rows:
+        thread, position = row[13], row[14]
+        if thread is not None and position is not None:
+            by_thread.setdefault(thread, []).append(position)
+    windows: list[tuple[str, int, int]] = []
+    for thread, positions in by_thread.items():
+        positions.sort()
+        lo, hi = positions[0] - reach, positions[0] + reach
+        for position in positions[1:]:
+            if position - reach > hi + 1:
+                windows.append((thread, max(lo, INT64_MIN), min(hi, INT64_MAX)))
+                lo = position - reach
+            hi = position + reach
+        windows.append((thread, max(lo, INT64_MIN), min(hi, INT64_MAX)))
+    return windows
 
 
 def placeholders(count: int) -> str:

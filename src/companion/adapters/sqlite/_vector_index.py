@@ -18,7 +18,7 @@ Staying current:
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -191,21 +191,8 @@ class VectorIndex:
         Raises EmbeddingModelMismatch when any of the user's stored vectors comes from
         another model or has another dimension than the query.
         """
-        entry = self._current(conn, user_id)
-        if not entry.models:
-            return []
-        others = sorted(entry.models - {model})
-        if others:
-            raise EmbeddingModelMismatch(
-                f"this user's memories were embedded with {', '.join(map(repr, others))} "
-                f"but the query with {model!r}; {_REINDEX_HINT}"
-            )
-        if entry.dimensions != {query.shape[0]} or entry.matrix is None:
-            raise EmbeddingModelMismatch(
-                f"stored vectors of {model!r} have {sorted(entry.dimensions)} dimensions but "
-                f"the query has {query.shape[0]}; {_REINDEX_HINT}"
-            )
-        if limit <= 0:
+        entry = self._searchable(conn, user_id, model, query)
+        if entry is None or entry.matrix is None or limit <= 0:
             return []
         size = len(entry.ids)
         # einsum, not `@`: a matrix-vector product sent to a multi-threaded BLAS slows
@@ -221,6 +208,48 @@ class VectorIndex:
             if top.shape[0] > limit:
                 top = top[np.argpartition(sims[top], top.shape[0] - limit)[-limit:]]
         return [(entry.ids[i], float(sims[i])) for i in top.tolist()]
+
+    def similarities(
+        self,
+        conn: sqlite3.Connection,
+        user_id: str,
+        model: str,
+        query: Vector,
+        memory_ids: Iterable[str],
+    ) -> dict[str, float]:
+        """The similarity to ``query`` of each of these memories that has a vector.
+
+        Raises EmbeddingModelMismatch like :meth:`search`.
+        """
+        entry = self._searchable(conn, user_id, model, query)
+        if entry is None or entry.matrix is None:
+            return {}
+        ids = [memory_id for memory_id in memory_ids if memory_id in entry.rows]
+        if not ids:
+            return {}
+        rows = [entry.rows[memory_id] for memory_id in ids]
+        sims = np.einsum("ij,j->i", entry.matrix[rows], query)
+        return dict(zip(ids, sims.tolist(), strict=True))
+
+    def _searchable(
+        self, conn: sqlite3.Connection, user_id: str, model: str, query: Vector
+    ) -> _UserVectors | None:
+        """The user's current entry (None without vectors), checked against the query."""
+        entry = self._current(conn, user_id)
+        if not entry.models:
+            return None
+        others = sorted(entry.models - {model})
+        if others:
+            raise EmbeddingModelMismatch(
+                f"this user's memories were embedded with {', '.join(map(repr, others))} "
+                f"but the query with {model!r}; {_REINDEX_HINT}"
+            )
+        if entry.dimensions != {query.shape[0]} or entry.matrix is None:
+            raise EmbeddingModelMismatch(
+                f"stored vectors of {model!r} have {sorted(entry.dimensions)} dimensions but "
+                f"the query has {query.shape[0]}; {_REINDEX_HINT}"
+            )
+        return entry
 
     def _current(self, conn: sqlite3.Connection, user_id: str) -> _UserVectors:
         data_version = int(conn.execute("PRAGMA data_version").fetchone()[0])

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -33,6 +35,9 @@ def translate_error(exc: sqlite3.Error, what: str) -> StoreError:
     if busy or (isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text)):
         return StoreUnavailable(f"SQLite database is busy, could not {what}: {text}")
     return StoreError(f"SQLite could not {what}: {text}")
+
+
+_WORKER_PREFIX = "companion-sqlite"
 
 
 class SqliteDatabase:
@@ -66,7 +71,7 @@ class SqliteDatabase:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError(f"cannot create the folder for the database {path}: {exc}") from exc
-        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="companion-sqlite")
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=_WORKER_PREFIX)
         try:
             conn, version = executor.submit(_connect, path, busy_timeout).result()
         except BaseException:
@@ -144,15 +149,17 @@ class SqliteDatabase:
     def close(self) -> None:
         """Close the connection and stop the worker thread (idempotent).
 
-        Work already submitted finishes first; later calls raise StoreError.
+        Work already submitted finishes first; later calls raise StoreError. Nothing new
+        is submitted to the worker here: close may run from a garbage-collection
+        finaliser, and submitting to an executor there can deadlock on
+        concurrent.futures' global lock if the collection interrupted a submit.
         """
         executor, self._executor = self._executor, None
         if executor is None:
             return
-        try:
-            executor.submit(self._close_connection).result()
-        finally:
-            executor.shutdown(wait=True)
+        on_worker = threading.current_thread().name.startswith(_WORKER_PREFIX)
+        executor.shutdown(wait=not on_worker)
+        self._close_connection()
 
     def _close_connection(self) -> None:
         conn, self._conn = self._conn, None
@@ -181,17 +188,40 @@ def _describe(fn: Callable[..., object]) -> str:
     return name.strip("_").replace("_", " ") or "run a query"
 
 
+def _enable_wal(conn: sqlite3.Connection, busy_timeout: float) -> object:
+    """Switch to WAL; the resulting journal mode.
+
+    While another process is creating or switching the same file, SQLite reports the
+    pragma as locked at once instead of calling the busy handler, so it is retried here
+    for up to the busy timeout (two processes opening a fresh file together).
+    """
+    deadline = time.monotonic() + busy_timeout
+    while True:
+        try:
+            return conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        except sqlite3.OperationalError as exc:
+            if not isinstance(translate_error(exc, ""), StoreUnavailable):
+                raise
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.005)
+
+
 def _connect(path: Path, busy_timeout: float) -> tuple[sqlite3.Connection, int]:
     """Open, configure and migrate; runs on the worker thread that will own the connection."""
     try:
         # isolation_level=None: we issue BEGIN/COMMIT ourselves, so the module never opens
         # an implicit transaction that would hold a lock across awaits.
-        conn = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None)
+        # Used only from the worker thread, but closed from the caller once the worker has
+        # stopped (see close), so the same-thread check must be off.
+        conn = sqlite3.connect(
+            path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
+        )
     except sqlite3.Error as exc:
         raise translate_error(exc, f"open the database {path}") from exc
     try:
         conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        mode = _enable_wal(conn, busy_timeout)
         if str(mode).lower() != "wal":
             raise StoreError(f"SQLite could not switch {path} to WAL mode (got {mode!r})")
         conn.execute("PRAGMA synchronous = NORMAL")

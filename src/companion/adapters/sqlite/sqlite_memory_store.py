@@ -7,6 +7,7 @@ import contextlib
 import sqlite3
 import weakref
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar, TypeVarTuple
 from uuid import UUID
@@ -23,6 +24,7 @@ from companion.adapters.sqlite._memory_rows import (
     fts_match,
     memory_from_row,
     memory_params,
+    neighbour_windows,
 )
 from companion.adapters.sqlite._vector_index import VectorIndex
 from companion.adapters.sqlite.database import SqliteDatabase
@@ -44,23 +46,35 @@ _INDEXES: weakref.WeakKeyDictionary[SqliteDatabase, VectorIndex] = weakref.WeakK
 _INSERT = (
     "INSERT INTO memories (id, user_id, category, text, key, value, importance, source,"
     " created_at, updated_at, last_accessed_at, access_count, metadata,"
-    " embedding, embedding_model, embedding_dim)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " thread, position, embedding, embedding_model, embedding_dim)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _UPDATE_FIELDS = (
     "UPDATE memories SET category = ?, text = ?, key = ?, value = ?, importance = ?,"
     " source = ?, created_at = ?, updated_at = ?, last_accessed_at = ?, access_count = ?,"
-    " metadata = ? WHERE id = ? AND user_id = ?"
+    " metadata = ?, thread = ?, position = ? WHERE id = ? AND user_id = ?"
 )
 _UPDATE_ALL = (
     "UPDATE memories SET category = ?, text = ?, key = ?, value = ?, importance = ?,"
     " source = ?, created_at = ?, updated_at = ?, last_accessed_at = ?, access_count = ?,"
-    " metadata = ?, embedding = ?, embedding_model = ?, embedding_dim = ?"
+    " metadata = ?, thread = ?, position = ?, embedding = ?, embedding_model = ?,"
+    " embedding_dim = ?"
     " WHERE id = ? AND user_id = ?"
 )
 T = TypeVar("T")
 Ts = TypeVarTuple("Ts")
 _NO_VECTOR: tuple[None, None, None] = (None, None, None)
+
+
+@dataclass(frozen=True, slots=True)
+class _Search:
+    """One candidates() call, checked and encoded for the worker thread."""
+
+    match: str | None
+    dense: tuple[str, Vector] | None
+    categories: tuple[str, ...] | None
+    limit: int
+    neighbours: int
 
 
 class SqliteMemoryStore(MemoryStore):
@@ -206,10 +220,12 @@ class SqliteMemoryStore(MemoryStore):
         return cursor.rowcount > 0
 
     async def candidates(self, user_id: UUID, query: MemoryQuery) -> builtins.list[Candidate]:
-        """Up to ``query.limit`` lexical (FTS5, bm25) and dense (cosine) proposals, merged.
+        """Up to ``query.limit`` lexical (FTS5, bm25) and dense (cosine) proposals, merged,
+        and with ``query.neighbours`` the turns around each of them in its thread.
 
-        ``lexical`` is ``-bm25`` (higher is better); ``dense`` the dot product of unit
-        vectors. EmbeddingModelMismatch if the user's vectors come from another model.
+        ``lexical`` is ``-bm25`` (higher is better) for what the lexical search proposed;
+        ``dense`` the dot product of unit vectors for every candidate with a vector.
+        EmbeddingModelMismatch if the user's vectors come from another model.
         """
         self._check_open()
         uid = id_text(user_id, what="user id")
@@ -217,44 +233,54 @@ class SqliteMemoryStore(MemoryStore):
             raise InvalidInput(f"expected a MemoryQuery, got {type(query).__name__}")
         if _not_int(query.limit):
             raise InvalidInput(f"query limit must be an integer, got {query.limit!r}")
-        match = fts_match(query.terms)
-        categories = (
-            None
+        if _not_int(query.neighbours) or query.neighbours < 0:
+            raise InvalidInput(
+                f"query neighbours must be a non-negative integer, got {query.neighbours!r}"
+            )
+        search = _Search(
+            match=fts_match(query.terms, query.phrases),
+            dense=None
+            if query.embedding is None
+            else (query.embedding.model, query_vector(query.embedding)),
+            categories=None
             if query.categories is None
-            else tuple(MemoryCategory(c).value for c in query.categories)
+            else tuple(MemoryCategory(c).value for c in query.categories),
+            limit=query.limit,
+            neighbours=query.neighbours,
         )
-        dense_query = None
-        if query.embedding is not None:
-            dense_query = (query.embedding.model, query_vector(query.embedding))
-        found = await self._db.run(self._search, uid, match, dense_query, categories, query.limit)
+        found = await self._db.run(self._search, uid, search)
         return [
             Candidate(memory=memory_from_row(row, user_id), lexical=lexical, dense=dense)
             for row, lexical, dense in found
         ]
 
     def _search(
-        self,
-        conn: sqlite3.Connection,
-        user_id: str,
-        match: str | None,
-        dense_query: tuple[str, Vector] | None,
-        categories: tuple[str, ...] | None,
-        limit: int,
+        self, conn: sqlite3.Connection, user_id: str, search: _Search
     ) -> builtins.list[tuple[tuple[Any, ...], float | None, float | None]]:
+        categories = search.categories
         dense: dict[str, float] = {}
-        if dense_query is not None:
+        if search.dense is not None:
             # Dense first: a model mismatch must surface even when nothing else would.
-            model, vector = dense_query
+            model, vector = search.dense
             wanted = None if categories is None else [MemoryCategory(c) for c in categories]
-            dense = dict(self._index.search(conn, user_id, model, vector, limit, wanted))
+            dense = dict(self._index.search(conn, user_id, model, vector, search.limit, wanted))
         lexical: dict[str, float] = {}
-        if match is not None and limit > 0:  # LIMIT -1 would mean "no limit" to SQLite
-            lexical = queries.lexical(conn, user_id, match, categories, limit)
+        if search.match is not None and search.limit > 0:  # LIMIT -1 would mean "no limit"
+            lexical = queries.lexical(conn, user_id, search.match, categories, search.limit)
         ids = list(dict.fromkeys([*lexical, *dense]))
         if not ids:
             return []
-        rows = queries.fetch_memories(conn, user_id, ids)
         # A memory deleted between the searches and this read is simply not proposed.
+        rows = queries.fetch_memories(conn, user_id, ids)
+        if search.neighbours > 0:
+            seen = {row[0] for row in rows}
+            windows = neighbour_windows(rows, search.neighbours)
+            more = queries.neighbours(conn, user_id, windows, categories)
+            rows.extend(row for row in more if row[0] not in seen)
+        if search.dense is not None and len(dense) < len(rows):
+            model, vector = search.dense
+            unscored = [row[0] for row in rows if row[0] not in dense]
+            dense.update(self._index.similarities(conn, user_id, model, vector, unscored))
         return [(row, lexical.get(row[0]), dense.get(row[0])) for row in rows]
 
     async def touch(self, user_id: UUID, memory_ids: Sequence[UUID], when: datetime) -> None:

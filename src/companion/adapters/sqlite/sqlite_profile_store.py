@@ -25,18 +25,18 @@ from companion.ports.profile_store import ProfileStore
 
 _SELECT = (
     "SELECT user_id, name, display_name, interests, goals, preferences, language, notes,"
-    " created_at, updated_at, last_seen_at FROM profiles"
+    " created_at, updated_at, last_seen_at, participants FROM profiles"
 )
 _UPSERT = (
     "INSERT INTO profiles (user_id, name, display_name, interests, goals, preferences,"
-    " language, notes, created_at, updated_at, last_seen_at)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " language, notes, created_at, updated_at, last_seen_at, participants)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     " ON CONFLICT (user_id) DO UPDATE SET name = excluded.name,"
     " display_name = excluded.display_name, interests = excluded.interests,"
     " goals = excluded.goals, preferences = excluded.preferences,"
     " language = excluded.language, notes = excluded.notes,"
     " created_at = excluded.created_at, updated_at = excluded.updated_at,"
-    " last_seen_at = excluded.last_seen_at"
+    " last_seen_at = excluded.last_seen_at, participants = excluded.participants"
 )
 
 
@@ -88,6 +88,7 @@ def _profile_params(profile: UserProfile) -> tuple[Any, ...]:
         to_micros(profile.created_at, what="created_at"),
         to_micros(profile.updated_at, what="updated_at"),
         to_micros_or_none(profile.last_seen_at, what="last_seen_at"),
+        dump_string_list(profile.participants, what="profile participants"),
     )
 
 
@@ -104,6 +105,7 @@ def _profile_from_row(row: tuple[Any, ...], user_id: UUID) -> UserProfile:
         created_at=from_micros(row[8]),
         updated_at=from_micros(row[9]),
         last_seen_at=from_micros_or_none(row[10]),
+        participants=load_string_list(row[11]),
     )
 
 

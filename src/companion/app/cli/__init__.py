@@ -47,6 +47,10 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "bench":
+        from companion.app.cli._bench import run_bench
+
+        return await run_bench(args, settings, sys.stdout)
     from companion.app.container import build_container
 
     user_id, _name = resolve_user_ref(args.user)

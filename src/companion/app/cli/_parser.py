@@ -75,6 +75,30 @@ def build_parser() -> argparse.ArgumentParser:
     )
     importing.add_argument("file", help="a JSON Lines file, or - for standard input")
 
+    bench = commands.add_parser("bench", help="measure retrieval: LoCoMo recall, latency at scale")
+    benchmarks = bench.add_subparsers(dest="benchmark", parser_class=OneLineParser)
+    locomo = benchmarks.add_parser(
+        "locomo", parents=[common, as_json], help="recall@k on the LoCoMo benchmark"
+    )
+    locomo.add_argument("--data", required=True, help="a LoCoMo JSON file")
+    locomo.add_argument(
+        "--unit", choices=["dialog", "observation"], default="dialog", help="what is stored"
+    )
+    locomo.add_argument("--k", default="5,10,25,50", help="cut-offs (default 5,10,25,50)")
+    locomo.add_argument(
+        "--conversations", type=int, help="only the first N conversations (a smoke test)"
+    )
+    locomo.add_argument(
+        "--no-participants",
+        action="store_true",
+        help="do not name the speakers as participants (an ablation: no name masking)",
+    )
+    latency = benchmarks.add_parser(
+        "latency", parents=[common, as_json], help="retrieval latency for one large user"
+    )
+    latency.add_argument("--memories", type=int, default=10_000, help="memories (10000)")
+    latency.add_argument("--queries", type=int, default=300, help="timed queries (300)")
+
     actions.add_parser(
         "reindex",
         parents=[common, user, as_json],

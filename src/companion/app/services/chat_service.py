@@ -69,16 +69,18 @@ class ChatService:
             profile=profile,
         )
         reply = await self._model.reply(request)
-        await self._learn(session, said)
+        await self._learn(session, said, position=session.turns - 1)
         await self._conversations.record(session, Role.ASSISTANT, reply)
         history.append(ChatMessage(Role.ASSISTANT, reply))
         return reply
 
-    async def _learn(self, session: Session, said: str) -> None:
+    async def _learn(self, session: Session, said: str, *, position: int) -> None:
         candidates = await self._model.extract_memories(said)
         if not candidates:
             return
-        results = await self._memories.remember(session.user_id, candidates)
+        results = await self._memories.remember(
+            session.user_id, candidates, thread=str(session.session_id), position=position
+        )
         changed = [r.memory for r in results if r.change is not Change.UNCHANGED]
         session.learned.extend(changed)
         if changed:

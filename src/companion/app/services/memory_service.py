@@ -12,7 +12,7 @@ from uuid import UUID
 
 import structlog
 
-from companion.app.services.rag_service import RAGService
+from companion.app.services.rag_service import RAGService, participants_of
 from companion.domain.errors import InvalidInput, NotFound
 from companion.domain.models import (
     Embedding,
@@ -22,11 +22,13 @@ from companion.domain.models import (
     MemorySource,
     ScoredMemory,
 )
+from companion.domain.query import mask_names
 from companion.domain.text import normalize
-from companion.domain.validation import validate_candidate
+from companion.domain.validation import MAX_KEY, validate_candidate, validate_text
 from companion.ports.clock import Clock
 from companion.ports.embedder import Embedder
 from companion.ports.memory_store import MemoryStore
+from companion.ports.profile_store import ProfileStore
 
 log = structlog.get_logger(__name__)
 
@@ -61,12 +63,25 @@ class MemoryService:
     """Owns a user's long-term memories."""
 
     def __init__(
-        self, store: MemoryStore, embedder: Embedder, rag: RAGService, clock: Clock
+        self,
+        store: MemoryStore,
+        embedder: Embedder,
+        profiles: ProfileStore,
+        rag: RAGService,
+        clock: Clock,
     ) -> None:
         self._store = store
         self._embedder = embedder
+        self._profiles = profiles
         self._rag = rag
         self._clock = clock
+
+    async def _embed(self, user_id: UUID, texts: Sequence[str]) -> builtins.list[Embedding]:
+        """Embed memory texts the way queries are embedded: participants' names masked."""
+        if not texts:
+            return []
+        participants = await participants_of(self._profiles, user_id)
+        return await self._embedder.embed([mask_names(t, participants) for t in texts])
 
     async def remember(
         self,
@@ -74,21 +89,30 @@ class MemoryService:
         candidates: Sequence[MemoryCandidate],
         *,
         source: MemorySource = MemorySource.CONVERSATION,
+        thread: str | None = None,
+        position: int | None = None,
     ) -> list[SaveResult]:
         """Save candidates: a new key is added, a changed value updates, a repeat is a no-op.
 
-        Every candidate is validated before anything is written.
+        ``thread`` and ``position`` say where they were said (the session and the turn's
+        place in it); retrieval uses them to bring in neighbouring turns. Every candidate
+        is validated before anything is written.
         """
+        if position is not None and (isinstance(position, bool) or position < 0):
+            raise InvalidInput("position must be a non-negative integer")
+        if thread is not None:
+            thread = validate_text(thread, what="thread", max_length=MAX_KEY)
         checked = [validate_candidate(c) for c in candidates]
         unique: dict[str, MemoryCandidate] = {}
         for candidate in checked:
             unique[dedupe_key(candidate)] = candidate  # the last word on a slot wins
         if not unique:
             return []
-        embeddings = await self._embedder.embed([c.text for c in unique.values()])
+        embeddings = await self._embed(user_id, [c.text for c in unique.values()])
         results: list[SaveResult] = []
+        where = (thread, position)
         for (key, candidate), embedding in zip(unique.items(), embeddings, strict=True):
-            results.append(await self._save_one(user_id, key, candidate, embedding, source))
+            results.append(await self._save_one(user_id, key, candidate, embedding, source, where))
         changed = [r for r in results if r.change is not Change.UNCHANGED]
         if changed:
             log.info("memories_saved", n=len(changed), keys=[r.memory.key for r in changed])
@@ -101,6 +125,7 @@ class MemoryService:
         candidate: MemoryCandidate,
         embedding: Embedding,
         source: MemorySource,
+        where: tuple[str | None, int | None],
     ) -> SaveResult:
         now = self._clock.now()
         existing = await self._store.find_by_key(user_id, key)
@@ -116,6 +141,8 @@ class MemoryService:
                 source=source,
                 key=key,
                 value=candidate.value,
+                thread=where[0],
+                position=where[1],
             )
             await self._store.add(memory, embedding)
             return SaveResult(memory, Change.ADDED)
@@ -194,7 +221,7 @@ class MemoryService:
         batch = builtins.list(memories)
         if any(m.user_id != user_id for m in batch):
             raise InvalidInput("every imported memory must belong to the target user")
-        embeddings = await self._embedder.embed([m.text for m in batch]) if batch else []
+        embeddings = await self._embed(user_id, [m.text for m in batch])
         added = updated = skipped = 0
         for memory, embedding in zip(batch, embeddings, strict=True):
             if await self._store.get(user_id, memory.id) is not None:
@@ -219,7 +246,7 @@ class MemoryService:
         memories = await self._store.list(user_id)
         for start in range(0, len(memories), _REINDEX_BATCH):
             chunk = memories[start : start + _REINDEX_BATCH]
-            embeddings = await self._embedder.embed([m.text for m in chunk])
+            embeddings = await self._embed(user_id, [m.text for m in chunk])
             for memory, embedding in zip(chunk, embeddings, strict=True):
                 await self._store.set_embedding(user_id, memory.id, embedding)
         log.info("memories_reindexed", n=len(memories), model=self._embedder.model)

@@ -11,13 +11,14 @@ import structlog
 from companion.app.services.user_service import UserService
 from companion.domain.errors import InvalidInput
 from companion.domain.models import Memory, UserProfile
-from companion.domain.validation import MAX_MEMORY_TEXT, validate_text
+from companion.domain.validation import MAX_MEMORY_TEXT, normalize_name, validate_text
 from companion.ports.clock import Clock
 from companion.ports.profile_store import ProfileStore
 
 log = structlog.get_logger(__name__)
 
 _MAX_LIST = 50
+_MAX_PARTICIPANTS = 20
 _EDITABLE = frozenset({"name", "display_name", "language", "notes"})
 
 
@@ -65,6 +66,21 @@ class ProfileService:
         await self._profiles.save(merged)
         log.info("profile_updated")
         return merged
+
+    async def set_participants(self, user_id: UUID, names: Iterable[str]) -> UserProfile:
+        """Name the people in this user's conversations (masked when embedding).
+
+        Memories embedded before a change keep their old vectors: run ``reindex``.
+        """
+        cleaned = tuple(dict.fromkeys(normalize_name(n) for n in names))
+        if len(cleaned) > _MAX_PARTICIPANTS:
+            raise InvalidInput(f"at most {_MAX_PARTICIPANTS} participants")
+        profile = await self.get(user_id)
+        if profile.participants == cleaned:
+            return profile
+        updated = replace(profile, participants=cleaned, updated_at=self._clock.now())
+        await self._profiles.save(updated)
+        return updated
 
     async def update(self, user_id: UUID, fields: Mapping[str, object]) -> UserProfile:
         """Set editable text fields (name, display_name, language, notes)."""

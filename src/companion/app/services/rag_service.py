@@ -9,17 +9,24 @@ import numpy as np
 import structlog
 
 from companion.domain.models import Embedding, MemoryQuery, ScoredMemory
+from companion.domain.query import expand_query, mask_names
 from companion.domain.scoring import RankingWeights, rank
-from companion.domain.text import content_terms
 from companion.domain.validation import MAX_QUERY, validate_text
 from companion.ports.cache import Cache
 from companion.ports.clock import Clock
 from companion.ports.embedder import Embedder
 from companion.ports.memory_store import MemoryStore
+from companion.ports.profile_store import ProfileStore
 
 log = structlog.get_logger(__name__)
 
 _EMBEDDING_TTL = 3600.0
+
+
+async def participants_of(profiles: ProfileStore, user_id: UUID) -> tuple[str, ...]:
+    """The names of the people in this user's conversations (masked when embedding)."""
+    profile = await profiles.get(user_id)
+    return () if profile is None else profile.participants
 
 
 class RAGService:
@@ -29,19 +36,23 @@ class RAGService:
         self,
         store: MemoryStore,
         embedder: Embedder,
+        profiles: ProfileStore,
         cache: Cache,
         clock: Clock,
         weights: RankingWeights,
         candidate_limit: int = 50,
         top_k: int = 5,
+        phrases: bool = True,
     ) -> None:
         self._store = store
         self._embedder = embedder
+        self._profiles = profiles
         self._cache = cache
         self._clock = clock
         self._weights = weights
         self._candidate_limit = candidate_limit
         self._top_k = top_k
+        self._phrases = phrases
 
     async def embed_query(self, text: str) -> Embedding:
         """The query's embedding; repeated queries are served from the cache."""
@@ -62,18 +73,23 @@ class RAGService:
         k = self._top_k if limit is None else limit
         if k <= 0:
             return []
-        embedding = await self.embed_query(text)
+        participants = await participants_of(self._profiles, user_id)
+        embedding = await self.embed_query(mask_names(text, participants))
+        expanded = expand_query(text, phrases=self._phrases)
+        pool = max(self._candidate_limit, k)
         candidates = await self._store.candidates(
             user_id,
             MemoryQuery(
                 text=text,
-                terms=tuple(content_terms(text)),
+                terms=expanded.terms,
+                phrases=expanded.phrases,
                 embedding=embedding,
-                limit=max(self._candidate_limit, k),
+                limit=pool,
+                neighbours=self._weights.window,
             ),
         )
         now = self._clock.now()
-        ranked = rank(candidates, now=now, weights=self._weights, limit=k)
+        ranked = rank(candidates, now=now, weights=self._weights, limit=k, pool_size=pool)
         if record_access and ranked:
             await self._store.touch(user_id, [s.memory.id for s in ranked], now)
         log.debug("memories_retrieved", candidates=len(candidates), returned=len(ranked))

@@ -1,0 +1,1 @@
+"""Benchmarks that run through the real services and stores: LoCoMo recall and latency."""

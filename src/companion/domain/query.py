@@ -1,0 +1,63 @@
+"""Query expansion and participant-name handling for retrieval: pure text rules."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from companion.domain.text import STOP_WORDS, tokenize
+
+_MAX_TERMS = 16
+_MAX_PHRASES = 8
+
+
+@dataclass(frozen=True, slots=True)
+class ExpandedQuery:
+    """What lexical search looks for: single words, and adjacent word pairs as phrases."""
+
+    terms: tuple[str, ...]
+    phrases: tuple[str, ...]
+
+
+def _words(text: str) -> list[str]:
+    # "Caroline's" is "caroline" to a search: FTS5 splits at the apostrophe, and the
+    # possessive adds nothing to what the question is about.
+    return [t.removesuffix("'s") for t in tokenize(text)]
+
+
+def expand_query(text: str, *, phrases: bool = True) -> ExpandedQuery:
+    """Terms (stop words out, each once) and the phrases made by adjacent content words.
+
+    A phrase rewards memories where the words stand together ("support group"), which
+    single terms cannot tell from memories that merely contain both words somewhere.
+    Stemming is the store's job (FTS5's Porter stemmer, or the in-memory index's).
+    """
+    words = _words(text)
+    terms = list(dict.fromkeys(w for w in words if w and w not in STOP_WORDS))[:_MAX_TERMS]
+    pairs: list[str] = []
+    if phrases:
+        for first, second in itertools.pairwise(words):
+            if first in STOP_WORDS or second in STOP_WORDS or not first or not second:
+                continue
+            pair = f"{first} {second}"
+            if pair not in pairs:
+                pairs.append(pair)
+    return ExpandedQuery(terms=tuple(terms), phrases=tuple(pairs[:_MAX_PHRASES]))
+
+
+def mask_names(text: str, names: Sequence[str]) -> str:
+    """``text`` with the conversation participants' names replaced by "they"/"their".
+
+    Every memory of a conversation is about its participants, so their names say nothing
+    about what a memory is about; left in, they dominate a small embedding model's
+    vectors (measured on LoCoMo: dense recall@10 rises by about five points).
+    """
+    usable = sorted({n.strip() for n in names if n and n.strip()}, key=len, reverse=True)
+    if not usable:
+        return text
+    pattern = re.compile(
+        r"\b(" + "|".join(re.escape(n) for n in usable) + r")(['’]s)?\b", re.IGNORECASE
+    )
+    return pattern.sub(lambda m: "their" if m.group(2) else "they", text)

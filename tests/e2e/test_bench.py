@@ -1,0 +1,56 @@
+"""The benchmarks run as a user runs them (one LoCoMo conversation as a smoke test)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from tests.e2e.conftest import Run
+
+LOCOMO = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "locomo-dev.json"
+
+
+@pytest.fixture
+def locomo() -> Path:
+    if not LOCOMO.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must have the LoCoMo dev data at {LOCOMO}")
+        pytest.skip("LoCoMo dev data not beside this checkout")
+    return LOCOMO
+
+
+def test_locomo_smoke_on_one_conversation(run: Run, locomo: Path) -> None:
+    result = run(
+        "bench", "locomo", "--data", str(locomo), "--conversations", "1", "--json", timeout=600
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["unit"] == "dialog" and report["conversations"] == 1
+    assert report["questions"] == 197 and report["memories"] == 419
+    recall = report["recall"]
+    assert set(recall["all"]) == {"5", "10", "25", "50"}
+    assert set(recall["by_category"]) == {"1", "2", "3", "4", "5"}
+    # Far above BM25 on this conversation: a regression in ranking shows here first.
+    assert recall["all"]["10"] >= 70
+    assert recall["all"]["5"] <= recall["all"]["10"] <= recall["all"]["25"] <= recall["all"]["50"]
+    assert report["latency_ms"]["p50"] > 0 and report["ingest_per_s"] > 0
+    assert "%" in result.stderr  # the progress bar
+
+
+def test_bench_rejects_bad_options(run: Run, locomo: Path, tmp_path: Path) -> None:
+    bad_k = run("bench", "locomo", "--data", str(locomo), "--k", "5,x")
+    assert bad_k.returncode == 2 and "--k" in bad_k.stderr
+    missing = run("bench", "locomo", "--data", str(tmp_path / "none.json"))
+    assert missing.returncode == 2 and "cannot read" in missing.stderr
+    assert len(missing.stderr.strip().splitlines()) == 1
+
+
+def test_latency_bench_reports_percentiles_and_memory(run: Run) -> None:
+    result = run("bench", "latency", "--memories", "300", "--queries", "30", "--json", timeout=300)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["memories"] == 300 and report["queries"] == 30
+    assert 0 < report["latency_ms"]["p50"] <= report["latency_ms"]["p95"]
+    assert report["rss_mb"]["after"] > 0

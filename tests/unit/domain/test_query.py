@@ -1,0 +1,48 @@
+"""Query expansion and participant-name masking."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from companion.domain.query import expand_query, mask_names
+from companion.domain.text import STOP_WORDS
+
+
+def test_terms_drop_stop_words_and_possessives() -> None:
+    q = expand_query("When did Caroline's sister go to the LGBTQ support group?")
+    assert q.terms == ("caroline", "sister", "go", "lgbtq", "support", "group")
+    assert "lgbtq support" in q.phrases and "support group" in q.phrases
+    # words separated by a stop word never form a phrase
+    assert not any("go" in p.split() and "lgbtq" in p.split() for p in q.phrases)
+
+
+def test_phrases_can_be_switched_off() -> None:
+    assert expand_query("support group meeting", phrases=False).phrases == ()
+
+
+@given(st.text(max_size=300))
+def test_expansion_never_fails_and_never_keeps_stop_words(text: str) -> None:
+    q = expand_query(text)
+    assert len(q.terms) == len(set(q.terms)) <= 16
+    assert not set(q.terms) & STOP_WORDS
+    assert all(len(p.split()) == 2 for p in q.phrases)
+    assert len(q.phrases) <= 8
+
+
+def test_participants_are_masked_whole_words_only() -> None:
+    names = ["Caroline", "Mel"]
+    assert (
+        mask_names("Caroline told Mel about Caroline's trip to Melbourne", names)
+        == "they told they about their trip to Melbourne"
+    )
+    assert mask_names("caroline", names) == "they"
+    assert mask_names("nothing to mask", []) == "nothing to mask"
+
+
+@given(st.text(max_size=200), st.lists(st.text(min_size=1, max_size=20), max_size=4))
+def test_masking_never_fails_and_removes_every_name(text: str, names: list[str]) -> None:
+    masked = mask_names(text, names)
+    assert isinstance(masked, str)
+    if not [n for n in names if n.strip()]:
+        assert masked == text
