@@ -414,3 +414,23 @@ async def test_hostile_phrases_are_plain_words(memory_store: MemoryStore) -> Non
     # As FTS syntax these would match (OR, NEAR, prefix); as words in a row they do not.
     for phrase in ('support" OR "parents', "NEAR(support group)", "(support OR parents)"):
         assert await memory_store.candidates(ADA, said(phrases=(phrase,))) == [], phrase
+
+
+async def test_only_the_best_candidates_bring_in_their_neighbours(
+    memory_store: MemoryStore,
+) -> None:
+    # Three threads whose middle turn matches; with expand=1 only the best match's thread
+    # contributes its neighbours, so the pool stays small however many memories match.
+    for thread, words in enumerate(["chess chess chess", "chess chess", "chess"]):
+        for position in range(3):
+            text = f"turn {position} of {thread}" + (f" about {words}" if position == 1 else "")
+            m = replace(make_memory(ADA, text), thread=f"t{thread}", position=position)
+            await memory_store.add(m, None)
+    query = MemoryQuery(
+        text="chess", terms=("chess",), embedding=None, limit=10, neighbours=1, expand=1
+    )
+    found = await memory_store.candidates(ADA, query)
+    threads = sorted((c.memory.thread, c.memory.position) for c in found)
+    assert threads == [("t0", 0), ("t0", 1), ("t0", 2), ("t1", 1), ("t2", 1)]
+    with pytest.raises(InvalidInput):
+        await memory_store.candidates(ADA, replace(query, expand=-1))

@@ -392,6 +392,7 @@ async def test_neighbours_cost_one_statement_however_many_candidates(db: SqliteD
                 embedding=Embedding(MODEL, unit(2)),
                 limit=limit,
                 neighbours=1,
+                expand=limit,
             )
             found = await store.candidates(user, query)
         finally:

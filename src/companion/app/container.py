@@ -145,6 +145,7 @@ class Services(containers.DeclarativeContainer):
         candidate_limit=config.retrieval.candidate_limit,
         top_k=config.retrieval.top_k,
         phrases=config.retrieval.phrases,
+        expand=config.retrieval.expand,
     )
     users = providers.Factory(UserService, profiles=gateways.profile_store, clock=gateways.clock)
     memories = providers.Factory(

@@ -65,6 +65,7 @@ class RetrievalSettings(BaseModel):
     recency_weight: float = Field(default=0.05, ge=0, lt=1)
     half_life_days: float = Field(default=30.0, gt=0)
     window: int = Field(default=1, ge=0, le=10)
+    expand: int = Field(default=10, ge=0, le=1000)
     phrases: bool = True
     candidate_limit: int = Field(default=50, ge=1, le=1000)
     top_k: int = Field(default=5, ge=1, le=100)

@@ -135,8 +135,10 @@ class MemoryQuery:
     ``terms`` are single words and ``phrases`` space-separated word sequences that score
     when they occur together; both are matched lexically (stemmed) and OR-ed, each
     side proposing up to ``limit`` memories. With ``neighbours`` > 0 the store also
-    proposes, for every candidate with a thread and position, the memories of the same
-    thread within that many positions of it (what was said just before and after).
+    proposes, around the ``expand`` best lexical and the ``expand`` best dense
+    candidates that have a thread and position, the memories of the same thread within
+    that many positions (what was said just before and after). Expanding only the best
+    keeps the pool small; on LoCoMo it recalls as much as expanding every candidate.
     """
 
     text: str
@@ -146,6 +148,7 @@ class MemoryQuery:
     categories: frozenset[MemoryCategory] | None = None
     phrases: tuple[str, ...] = ()
     neighbours: int = 0
+    expand: int = 10
 
 
 @dataclass(frozen=True, slots=True)

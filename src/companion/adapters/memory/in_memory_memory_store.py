@@ -131,6 +131,8 @@ class InMemoryMemoryStore(MemoryStore):
             raise InvalidInput(f"query neighbours must be an integer, got {query.neighbours!r}")
         if query.neighbours < 0:
             raise InvalidInput(f"query neighbours must not be negative, got {query.neighbours}")
+        if isinstance(query.expand, bool) or not isinstance(query.expand, int) or query.expand < 0:
+            raise InvalidInput(f"query expand must be a non-negative integer, got {query.expand!r}")
         limit = max(query.limit, 0)
         pool = {
             m.id: m
@@ -148,8 +150,11 @@ class InMemoryMemoryStore(MemoryStore):
             sims = self._similarities(user_id, pool.values(), query.embedding)
         dense = sorted(sims, key=lambda i: -sims[i])[:limit]
         proposed = list(dict.fromkeys([*lexical, *dense]))
-        if query.neighbours > 0:
-            proposed.extend(_neighbours([pool[i] for i in proposed], pool, query.neighbours))
+        if query.neighbours > 0 and query.expand > 0:
+            seeds = dict.fromkeys([*_best(lexical, query.expand), *dense[: query.expand]])
+            more = _neighbours([pool[i] for i in seeds], pool, query.neighbours)
+            already = set(proposed)
+            proposed.extend(i for i in dict.fromkeys(more) if i not in already)
         return [
             Candidate(memory=pool[i], lexical=lexical.get(i), dense=sims.get(i)) for i in proposed
         ]
@@ -225,3 +230,8 @@ def _neighbours(
         and m.position is not None
         and any(abs(m.position - p) <= reach for p in around[m.thread])
     ]
+
+
+def _best(scores: dict[UUID, float], n: int) -> builtins.list[UUID]:
+    """The ids of the ``n`` highest scores (ties by id, so the choice is stable)."""
+    return sorted(scores, key=lambda i: (-scores[i], str(i)))[:n]

@@ -75,6 +75,7 @@ class _Search:
     categories: tuple[str, ...] | None
     limit: int
     neighbours: int
+    expand: int
 
 
 class SqliteMemoryStore(MemoryStore):
@@ -233,6 +234,8 @@ class SqliteMemoryStore(MemoryStore):
             raise InvalidInput(f"expected a MemoryQuery, got {type(query).__name__}")
         if _not_int(query.limit):
             raise InvalidInput(f"query limit must be an integer, got {query.limit!r}")
+        if _not_int(query.expand) or query.expand < 0:
+            raise InvalidInput(f"query expand must be a non-negative integer, got {query.expand!r}")
         if _not_int(query.neighbours) or query.neighbours < 0:
             raise InvalidInput(
                 f"query neighbours must be a non-negative integer, got {query.neighbours!r}"
@@ -247,6 +250,7 @@ class SqliteMemoryStore(MemoryStore):
             else tuple(MemoryCategory(c).value for c in query.categories),
             limit=query.limit,
             neighbours=query.neighbours,
+            expand=query.expand,
         )
         found = await self._db.run(self._search, uid, search)
         return [
@@ -272,9 +276,10 @@ class SqliteMemoryStore(MemoryStore):
             return []
         # A memory deleted between the searches and this read is simply not proposed.
         rows = queries.fetch_memories(conn, user_id, ids)
-        if search.neighbours > 0:
+        if search.neighbours > 0 and search.expand > 0:
             seen = {row[0] for row in rows}
-            windows = neighbour_windows(rows, search.neighbours)
+            seeds = {*_best(lexical, search.expand), *_best(dense, search.expand)}
+            windows = neighbour_windows((row for row in rows if row[0] in seeds), search.neighbours)
             more = queries.neighbours(conn, user_id, windows, categories)
             rows.extend(row for row in more if row[0] not in seen)
         if search.dense is not None and len(dense) < len(rows):
@@ -359,3 +364,8 @@ def _check_key_free(conn: sqlite3.Connection, user_id: str, memory_id: str, key:
     ).fetchone()
     if taken:
         raise Conflict(f"memory key {key!r} is already used by another memory")
+
+
+def _best(scores: dict[str, float], n: int) -> builtins.list[str]:
+    """The ids of the ``n`` highest scores (ties by id, so the choice is stable)."""
+    return sorted(scores, key=lambda i: (-scores[i], i))[:n]

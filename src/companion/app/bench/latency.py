@@ -5,12 +5,13 @@ from __future__ import annotations
 import random
 import time
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from companion.app.bench.progress import Progress
 from companion.app.bench.stats import percentiles_ms, rss_mb
 from companion.app.services import MemoryService, RAGService
-from companion.domain.models import MemoryCandidate, MemoryCategory, MemorySource
+from companion.domain.models import Memory, MemoryCategory, MemorySource
 
 # Everyday words, so the lexical index sees a realistic spread of common and rare terms.
 _WORDS = (
@@ -59,21 +60,28 @@ async def run_latency(
     user = uuid.uuid5(uuid.NAMESPACE_URL, f"companion-bench-latency-{memories}")
     rss_before = rss_mb()
     started = time.perf_counter()
-    batch = 100
-    for thread, start in enumerate(range(0, memories, batch), start=1):
+    now = datetime.now(UTC)
+    batch = 500
+    for start in range(0, memories, batch):
         size = min(batch, memories - start)
-        # One conversation per batch: positions give retrieval neighbours to expand into.
-        for position in range(size):
-            candidate = MemoryCandidate(
-                category=MemoryCategory.EVENT, text=synthetic_text(rng), importance=5
-            )
-            await memory_service.remember(
-                user,
-                [candidate],
+        # Conversations of 20 turns, so retrieval has neighbours to expand into; imported
+        # in batches because embedding 500 texts at once is far faster than one by one.
+        chunk = [
+            Memory(
+                id=uuid.UUID(int=rng.getrandbits(128), version=4),
+                user_id=user,
+                category=MemoryCategory.EVENT,
+                text=synthetic_text(rng),
+                importance=5,
+                created_at=now,
+                updated_at=now,
                 source=MemorySource.IMPORT,
-                thread=f"t{thread}",
-                position=position,
+                thread=f"t{(start + i) // 20}",
+                position=(start + i) % 20,
             )
+            for i in range(size)
+        ]
+        await memory_service.import_memories(user, chunk)
         if progress is not None:
             progress.advance(size, "ingest")
     ingest_seconds = time.perf_counter() - started

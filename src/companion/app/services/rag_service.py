@@ -43,6 +43,7 @@ class RAGService:
         candidate_limit: int = 50,
         top_k: int = 5,
         phrases: bool = True,
+        expand: int = 10,
     ) -> None:
         self._store = store
         self._embedder = embedder
@@ -53,6 +54,7 @@ class RAGService:
         self._candidate_limit = candidate_limit
         self._top_k = top_k
         self._phrases = phrases
+        self._expand = expand
 
     async def embed_query(self, text: str) -> Embedding:
         """The query's embedding; repeated queries are served from the cache."""
@@ -86,6 +88,7 @@ class RAGService:
                 embedding=embedding,
                 limit=pool,
                 neighbours=self._weights.window,
+                expand=self._expand,
             ),
         )
         now = self._clock.now()

@@ -1,0 +1,118 @@
+"""The program behind ``companion-agent``: parsing, settings, dispatch, one-line errors.
+
+Errors reach the user as one line on stderr and a non-zero exit status (2 for bad input,
+1 for a failure of a backend), never as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+
+import structlog
+from pydantic import ValidationError
+
+from companion import __version__
+from companion.app.cli._parser import PROG, UsageError, build_parser
+from companion.app.logging import SecretRedactor, configure_logging
+from companion.app.settings import Settings, load_settings
+from companion.domain.errors import (
+    AccessDenied,
+    CompanionError,
+    ConfigurationError,
+    InvalidInput,
+    ModelUnavailable,
+    NotFound,
+)
+from companion.domain.validation import resolve_user_ref
+
+log = structlog.get_logger(__name__)
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, object] = {}
+    if getattr(args, "data_dir", None):
+        overrides["data_dir"] = args.data_dir
+    if getattr(args, "log_level", None):
+        overrides["log_level"] = args.log_level
+    try:
+        return load_settings(companion=overrides) if overrides else load_settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]).upper().replace(".", "_")
+        # pydantic messages may quote the input; report the field and the rule only.
+        raise ConfigurationError(f"setting {where}: {first['msg']}") from None
+
+
+async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "bench":
+        from companion.app.cli._bench import run_bench
+
+        return await run_bench(args, settings, sys.stdout)
+    from companion.app.container import build_container
+
+    user_id, _name = resolve_user_ref(args.user)
+    container = build_container(settings)
+    try:
+        if args.command == "chat":
+            from companion.app.cli._chat import default_streams, run_chat
+
+            stdin, stdout = default_streams()
+            return await run_chat(container, user_id, stdin=stdin, stdout=stdout)
+        from companion.app.cli._memories import run_memories
+
+        return await run_memories(container, user_id, args, sys.stdout)
+    finally:
+        result = container.shutdown_resources()
+        if result is not None:
+            await result
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Run the console script; returns the exit status."""
+    parser = build_parser()
+    redactor = SecretRedactor()
+    try:
+        args = parser.parse_args(argv)
+        if args.version:
+            print(f"{PROG} {__version__}")
+            return 0
+        if args.command is None:
+            parser.print_help()
+            return 2
+        if args.command == "memories" and args.action is None:
+            raise UsageError(
+                "memories needs an action: list, search, forget, export, import or reindex"
+            )
+        settings = _settings(args)
+        redactor = SecretRedactor(settings.secret_values())
+        configure_logging(
+            level=settings.companion.log_level,
+            fmt=settings.companion.log_format,
+            secrets=settings.secret_values(),
+        )
+        return asyncio.run(_dispatch(args, settings))
+    except UsageError as exc:
+        _error(str(exc), redactor)
+        return 2
+    except (InvalidInput, NotFound, AccessDenied, ConfigurationError, ModelUnavailable) as exc:
+        _error(str(exc), redactor)
+        return 2
+    except CompanionError as exc:
+        _error(str(exc), redactor)
+        return 1
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:
+        log.debug("unexpected_error", exc_info=True)
+        _error(f"unexpected {type(exc).__name__}: {exc}", redactor)
+        return 1
+
+
+def _error(message: str, redactor: SecretRedactor) -> None:
+    print(f"{PROG}: error: {redactor.scrub(message)}", file=sys.stderr)
