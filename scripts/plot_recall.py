@@ -49,6 +49,7 @@ def main() -> None:
         points = [(k, v) for k, v in zip(KS, values, strict=True) if v is not None]
         ax.plot(*zip(*points, strict=True), label=label, color=color, ls=style, marker=marker)
     ax.set_xscale("log")
+    ax.minorticks_off()
     ax.set_xticks(KS, [str(k) for k in KS])
     ax.set_xlabel("k (retrieved memories)")
     ax.set_ylabel("recall@k, % (all categories)")

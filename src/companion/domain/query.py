@@ -27,19 +27,24 @@ def _words(text: str) -> list[str]:
     return [t.removesuffix("'s") for t in tokenize(text)]
 
 
-def expand_query(text: str, *, phrases: bool = True) -> ExpandedQuery:
+def expand_query(
+    text: str, *, phrases: bool = True, participants: Sequence[str] = ()
+) -> ExpandedQuery:
     """Terms (stop words out, each once) and the phrases made by adjacent content words.
 
     A phrase rewards memories where the words stand together ("support group"), which
     single terms cannot tell from memories that merely contain both words somewhere.
+    The participants' names are not search terms: they say who, not what, and in a store
+    shared by many users their rarity would make them outweigh what was asked about.
     Stemming is the store's job (FTS5's Porter stemmer, or the in-memory index's).
     """
+    ignored = STOP_WORDS | {w for name in participants for w in _words(name)}
     words = _words(text)
-    terms = list(dict.fromkeys(w for w in words if w and w not in STOP_WORDS))[:_MAX_TERMS]
+    terms = list(dict.fromkeys(w for w in words if w and w not in ignored))[:_MAX_TERMS]
     pairs: list[str] = []
     if phrases:
         for first, second in itertools.pairwise(words):
-            if first in STOP_WORDS or second in STOP_WORDS or not first or not second:
+            if first in ignored or second in ignored or not first or not second:
                 continue
             pair = f"{first} {second}"
             if pair not in pairs:

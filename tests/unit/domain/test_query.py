@@ -46,3 +46,9 @@ def test_masking_never_fails_and_removes_every_name(text: str, names: list[str])
     assert isinstance(masked, str)
     if not [n for n in names if n.strip()]:
         assert masked == text
+
+
+def test_participants_names_are_not_search_terms() -> None:
+    q = expand_query("What did Caroline's sister Maria paint?", participants=["Caroline", "Mel"])
+    assert q.terms == ("sister", "maria", "paint")
+    assert "caroline sister" not in q.phrases and "sister maria" in q.phrases

@@ -77,7 +77,7 @@ class RAGService:
             return []
         participants = await participants_of(self._profiles, user_id)
         embedding = await self.embed_query(mask_names(text, participants))
-        expanded = expand_query(text, phrases=self._phrases)
+        expanded = expand_query(text, phrases=self._phrases, participants=participants)
         pool = max(self._candidate_limit, k)
         candidates = await self._store.candidates(
             user_id,
