@@ -23,7 +23,6 @@ from companion.adapters.memory import (
     InMemoryConversationStore,
     InMemoryMemoryStore,
     InMemoryProfileStore,
-    InMemorySpeechSynthesizer,
 )
 from companion.adapters.sqlite.database import SqliteDatabase
 from companion.adapters.sqlite.sqlite_conversation_store import SqliteConversationStore
@@ -82,7 +81,10 @@ def _weights(retrieval: dict[str, Any]) -> RankingWeights:
 
 
 class Gateways(containers.DeclarativeContainer):
-    """Adapters: storage, embeddings, cache, chat model, speech, clock."""
+    """Adapters: storage, embeddings, cache, chat model, clock.
+
+    Speech arrives with the voice agent; until something speaks, no synthesizer is wired.
+    """
 
     config = providers.Configuration()
 
@@ -124,7 +126,6 @@ class Gateways(containers.DeclarativeContainer):
         config.choices.chat,
         offline=providers.Singleton(OfflineChatModel),
     )
-    speech = providers.Singleton(InMemorySpeechSynthesizer)
 
 
 class Services(containers.DeclarativeContainer):

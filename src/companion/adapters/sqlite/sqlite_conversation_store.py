@@ -85,9 +85,7 @@ class SqliteConversationStore(ConversationStore):
         """This user's last ``limit`` turns across sessions, oldest first."""
         self._check_open()
         uid = id_text(user_id, what="user id")
-        if isinstance(limit, bool) or not isinstance(limit, int):
-            raise InvalidInput(f"limit must be an integer, got {limit!r}")
-        if limit <= 0:
+        if not _positive_limit(limit):
             return []
         rows = await self._db.run(_recent_turns, uid, limit)
         return [_turn_from_row(row, user_id) for row in rows]
@@ -127,9 +125,7 @@ class SqliteConversationStore(ConversationStore):
         """This user's last ``limit`` summaries, newest first (by end time)."""
         self._check_open()
         uid = id_text(user_id, what="user id")
-        if isinstance(limit, bool) or not isinstance(limit, int):
-            raise InvalidInput(f"limit must be an integer, got {limit!r}")
-        if limit <= 0:
+        if not _positive_limit(limit):
             return []
         rows = await self._db.run(_summaries, uid, limit)
         return [_summary_from_row(row, user_id) for row in rows]
@@ -208,3 +204,10 @@ def _summaries(conn: sqlite3.Connection, user_id: str, limit: int) -> list[Any]:
         _SELECT_SUMMARIES + " WHERE user_id = ? " + _BY_RECENCY + " LIMIT ?",
         (user_id, limit),
     ).fetchall()
+
+
+def _positive_limit(limit: object) -> bool:
+    """True for a positive integer limit; False for zero or less (nothing to return)."""
+    if isinstance(limit, bool) or not isinstance(limit, int):
+        raise InvalidInput(f"limit must be an integer, got {limit!r}")
+    return limit > 0
