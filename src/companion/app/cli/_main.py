@@ -56,6 +56,12 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     user_id, _name = resolve_user_ref(args.user)
     container = build_container(settings)
     try:
+        if args.command == "onboard":
+            from companion.app.cli._onboard import run_onboard
+
+            return await run_onboard(
+                container, user_id, args.file, as_json=args.json, out=sys.stdout
+            )
         if args.command == "chat":
             from companion.app.cli._chat import default_streams, run_chat
 

@@ -75,6 +75,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     importing.add_argument("file", help="a JSON Lines file, or - for standard input")
 
+    onboard = commands.add_parser(
+        "onboard",
+        parents=[common],
+        help="set up a user from an onboarding JSON file (name, interests, goals, preferences)",
+    )
+    onboard.add_argument("--user", required=True, help="a user UUID, or a name")
+    onboard.add_argument("file", help="a JSON file, or - for standard input")
+    onboard.add_argument("--json", action="store_true", help="print JSON")
+
     bench = commands.add_parser("bench", help="measure retrieval: LoCoMo recall, latency at scale")
     benchmarks = bench.add_subparsers(dest="benchmark", parser_class=OneLineParser)
     locomo = benchmarks.add_parser(
