@@ -37,13 +37,14 @@ from companion.domain.models import (
     Memory,
     MemoryCategory,
     MemoryQuery,
+    MemoryRevision,
     Role,
     UserProfile,
 )
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 MODEL = "test-model"
-LATEST_VERSION = 2
+LATEST_VERSION = 3
 
 
 def unit(seed: int, dims: int = 8) -> np.ndarray:
@@ -110,7 +111,11 @@ def test_fresh_file_is_migrated_once_and_reopening_changes_nothing(db_path: Path
         assert again.schema_version == LATEST_VERSION
     with raw(db_path) as conn:
         rows = conn.execute("SELECT version, name FROM schema_migrations").fetchall()
-        assert rows == [(1, "0001_initial"), (2, "0002_threads_participants")]
+        assert rows == [
+            (1, "0001_initial"),
+            (2, "0002_threads_participants"),
+            (3, "0003_memory_history"),
+        ]
         assert conn.execute("PRAGMA user_version").fetchone()[0] == LATEST_VERSION
     conn.close()
 
@@ -132,7 +137,7 @@ def test_newer_schema_is_refused_with_upgrade_advice(db_path: Path) -> None:
     with raw(db_path) as conn:
         conn.execute("PRAGMA user_version = 99")
     conn.close()
-    with pytest.raises(SchemaError, match=r"version 99 is newer than this companion \(2\)"):
+    with pytest.raises(SchemaError, match=r"version 99 is newer than this companion \(3\)"):
         SqliteDatabase.open(db_path)
     with raw(db_path) as conn:  # refusing did not touch the file
         assert conn.execute("PRAGMA user_version").fetchone()[0] == 99
@@ -184,6 +189,51 @@ async def test_a_version_1_database_migrates_in_place_and_keeps_its_rows(db_path
             await memories.add(replace(memory(user, text), thread="s", position=i), None)
         near = replace(lexical(("pottery",)), neighbours=1)
         assert len(await memories.candidates(user, near)) == 3
+    assert_intact(db_path)
+
+
+async def test_a_version_2_database_migrates_in_place_and_memories_gain_a_history(
+    db_path: Path,
+) -> None:
+    user = uuid.uuid4()
+    kept = replace(memory(user, "Lives in Paris", key="location.home"), value="Paris")
+    db_path.parent.mkdir(parents=True)
+    with raw(db_path) as conn:  # the file as a schema-2 companion left it
+        migrate(conn, load_migrations()[:2])
+        conn.execute(
+            "INSERT INTO memories (id, user_id, category, text, key, value, importance, source,"
+            " created_at, updated_at, thread, position)"
+            " VALUES (?, ?, 'fact', ?, ?, ?, 5, 'conversation', ?, ?, 's', 3)",
+            (
+                str(kept.id),
+                str(user),
+                kept.text,
+                kept.key,
+                kept.value,
+                *[(T0 - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)] * 2,
+            ),
+        )
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+    conn.close()
+
+    with SqliteDatabase.open(db_path) as db:
+        assert db.schema_version == LATEST_VERSION
+        store = SqliteMemoryStore(db)
+        before = replace(kept, thread="s", position=3)
+        assert await store.get(user, kept.id) == before
+        assert (before.history, before.valid_from) == ((), None)
+        # The new columns work on the migrated file.
+        was = MemoryRevision("Lives in Paris", "Paris", T0, T0 + timedelta(days=2))
+        moved = replace(
+            before,
+            text="Lives in Berlin",
+            value="Berlin",
+            history=(was,),
+            valid_from=T0 + timedelta(days=2),
+        )
+        await store.update(moved, None)
+    with SqliteDatabase.open(db_path) as db:
+        assert await SqliteMemoryStore(db).find_by_key(user, "location.home") == moved
     assert_intact(db_path)
 
 

@@ -9,10 +9,18 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from companion.domain.errors import InvalidInput
-from companion.domain.models import Memory, MemoryCategory, MemorySource
+from companion.domain.models import Memory, MemoryCategory, MemoryRevision, MemorySource
 from companion.domain.validation import (
     MAX_KEY,
     MAX_MEMORY_TEXT,
@@ -21,6 +29,32 @@ from companion.domain.validation import (
 
 MAX_IMPORT_LINE = 64 * 1024
 MAX_IMPORT_RECORDS = 100_000
+MAX_HISTORY = 1_000
+
+
+def _check_text(value: str | None) -> str | None:
+    if value is not None and (not value.strip() or "\x00" in value):
+        raise ValueError("must be non-empty text without NUL characters")
+    return value
+
+
+class RevisionRecord(BaseModel):
+    """One earlier value of an exported memory and when it was true."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    text: str = Field(min_length=1, max_length=MAX_MEMORY_TEXT)
+    value: str | None = Field(default=None, min_length=1, max_length=MAX_MEMORY_TEXT)
+    valid_from: AwareDatetime
+    valid_to: AwareDatetime
+
+    _text = field_validator("text", "value")(_check_text)
+
+    @model_validator(mode="after")
+    def _interval(self) -> RevisionRecord:
+        if self.valid_to < self.valid_from:
+            raise ValueError("valid_to is before valid_from")
+        return self
 
 
 class MemoryRecord(BaseModel):
@@ -41,6 +75,8 @@ class MemoryRecord(BaseModel):
     last_accessed_at: AwareDatetime | None = None
     access_count: int = Field(default=0, ge=0)
     metadata: dict[str, str] = Field(default_factory=dict)
+    history: list[RevisionRecord] = Field(default_factory=list, max_length=MAX_HISTORY)
+    valid_from: AwareDatetime | None = None
 
     @field_validator("key")
     @classmethod
@@ -50,12 +86,7 @@ class MemoryRecord(BaseModel):
         except InvalidInput as exc:
             raise ValueError(str(exc)) from None
 
-    @field_validator("text", "value")
-    @classmethod
-    def _text(cls, value: str | None) -> str | None:
-        if value is not None and (not value.strip() or "\x00" in value):
-            raise ValueError("must be non-empty text without NUL characters")
-        return value
+    _text = field_validator("text", "value")(_check_text)
 
 
 def to_record(memory: Memory) -> dict[str, Any]:
@@ -78,6 +109,16 @@ def to_record(memory: Memory) -> dict[str, Any]:
         "last_accessed_at": iso(memory.last_accessed_at),
         "access_count": memory.access_count,
         "metadata": dict(memory.metadata),
+        "history": [
+            {
+                "text": was.text,
+                "value": was.value,
+                "valid_from": iso(was.valid_from),
+                "valid_to": iso(was.valid_to),
+            }
+            for was in memory.history
+        ],
+        "valid_from": iso(memory.valid_from),
     }
 
 
@@ -132,4 +173,9 @@ def _to_memory(record: MemoryRecord, target_user: UUID) -> Memory:
         last_accessed_at=record.last_accessed_at,
         access_count=record.access_count,
         metadata=dict(record.metadata),
+        history=tuple(
+            MemoryRevision(was.text.strip(), was.value, was.valid_from, was.valid_to)
+            for was in record.history
+        ),
+        valid_from=record.valid_from,
     )

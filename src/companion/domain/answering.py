@@ -218,8 +218,13 @@ def _best_overlap(terms: Sequence[str], memories: Sequence[Memory]) -> Memory | 
 def acknowledge(candidates: Sequence[MemoryCandidate], profile: UserProfile | None) -> str:
     """A warm, specific reply to being told ``candidates``: what will be remembered.
 
-    Greets by name when a name was just given or the profile holds one.
+    Greets by name when a name was just given or the profile holds one. A request to
+    forget is confirmed as such, never repeated back as something remembered.
     """
+    stated = [c for c in candidates if not c.forget]
+    if not stated:
+        return "Okay \u2014 I've forgotten that."
+    candidates = stated
     known = _profile_name(profile)
     name = next((c.value for c in candidates if c.key == KEY_NAME and c.value), None)
     facts = [c for c in candidates if c.key != KEY_NAME]

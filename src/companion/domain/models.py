@@ -73,6 +73,16 @@ class Embedding:
 
 
 @dataclass(frozen=True, slots=True)
+class MemoryRevision:
+    """A value a memory held before it changed, and when it was true: [valid_from, valid_to)."""
+
+    text: str
+    value: str | None
+    valid_from: datetime
+    valid_to: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class Memory:
     """One thing remembered about one user.
 
@@ -81,7 +91,9 @@ class Memory:
     new value for the same key updates instead of duplicating; ``value`` is the short
     answer ("Biscuit") when there is one. ``thread`` and ``position`` say where it was
     said: the conversation (session) it came from and its turn's place in it, so
-    retrieval can bring in what was said around it.
+    retrieval can bring in what was said around it. ``history`` holds the values it
+    had before, oldest first; ``valid_from`` is when the current value became true
+    (``None``: since ``created_at``).
     """
 
     id: UUID
@@ -99,17 +111,24 @@ class Memory:
     metadata: Mapping[str, str] = field(default_factory=dict, compare=False)
     thread: str | None = None
     position: int | None = None
+    history: tuple[MemoryRevision, ...] = ()
+    valid_from: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class MemoryCandidate:
-    """A memory proposed by an extractor, before it is reconciled and stored."""
+    """A memory proposed by an extractor, before it is reconciled and stored.
+
+    ``forget`` marks a request to forget what ``key`` names ("forget that I live in
+    Paris"); a forget key may end with ``.`` to name a whole family ("pet.dog.").
+    """
 
     category: MemoryCategory
     text: str
     importance: int = 5
     key: str | None = None
     value: str | None = None
+    forget: bool = False
 
 
 @dataclass(frozen=True, slots=True)

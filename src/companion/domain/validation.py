@@ -139,12 +139,24 @@ def validate_candidate(candidate: MemoryCandidate) -> MemoryCandidate:
         if candidate.value is None
         else validate_text(candidate.value, what="memory value", max_length=MAX_MEMORY_TEXT)
     )
+    if not isinstance(candidate.forget, bool):
+        raise InvalidInput("forget must be true or false")
+    key = candidate.key
+    if candidate.forget:
+        # A forget request may name a family of keys: "pet.dog." forgets every dog.
+        if not isinstance(key, str):
+            raise InvalidInput("a request to forget must name a memory key")
+        family = key.endswith(".")
+        key = f"{validate_key(key.removesuffix('.'))}{'.' if family else ''}"
+    else:
+        key = validate_key(key)
     return MemoryCandidate(
         category=candidate.category,
         text=text,
         importance=validate_importance(candidate.importance),
-        key=validate_key(candidate.key),
+        key=key,
         value=value,
+        forget=candidate.forget,
     )
 
 

@@ -19,7 +19,14 @@ from companion.domain.errors import (
     StoreError,
 )
 from companion.domain.lexical import bm25, index_terms
-from companion.domain.models import Candidate, Embedding, Memory, MemoryCategory, MemoryQuery
+from companion.domain.models import (
+    Candidate,
+    Embedding,
+    Memory,
+    MemoryCategory,
+    MemoryQuery,
+    MemoryRevision,
+)
 from companion.domain.validation import require_aware
 from companion.ports.memory_store import MemoryStore
 
@@ -61,6 +68,15 @@ class InMemoryMemoryStore(MemoryStore):
         position = memory.position
         if position is not None and (isinstance(position, bool) or not isinstance(position, int)):
             raise InvalidInput(f"position must be an integer or None, got {position!r}")
+        if memory.valid_from is not None:
+            require_aware(memory.valid_from, what="valid_from")
+        if not isinstance(memory.history, tuple):
+            raise InvalidInput("memory history must be a tuple of MemoryRevision values")
+        for revision in memory.history:
+            if not isinstance(revision, MemoryRevision):
+                raise InvalidInput("memory history must hold MemoryRevision values only")
+            require_aware(revision.valid_from, what="history valid_from")
+            require_aware(revision.valid_to, what="history valid_to")
 
     async def add(self, memory: Memory, embedding: Embedding | None) -> None:
         async with self._lock:

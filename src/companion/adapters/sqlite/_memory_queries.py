@@ -12,7 +12,8 @@ from companion.adapters.sqlite._memory_rows import placeholders
 # Columns in the order memory_from_row reads them (NEIGHBOURS below lists them too).
 SELECT_MEMORIES = (
     "SELECT id, user_id, category, text, key, value, importance, source, created_at,"
-    " updated_at, last_accessed_at, access_count, metadata, thread, position FROM memories"
+    " updated_at, last_accessed_at, access_count, metadata, thread, position, history,"
+    " valid_from FROM memories"
 )
 # CROSS JOIN pins the FTS table as the outer loop: the planner might otherwise walk every
 # memory of the user and probe the index once per row.
@@ -29,7 +30,7 @@ LEXICAL = (
 NEIGHBOURS = (
     "SELECT m.id, m.user_id, m.category, m.text, m.key, m.value, m.importance, m.source,"
     " m.created_at, m.updated_at, m.last_accessed_at, m.access_count, m.metadata,"
-    " m.thread, m.position"
+    " m.thread, m.position, m.history, m.valid_from"
     " FROM json_each(?1) AS w CROSS JOIN memories AS m"
     " WHERE m.user_id = ?2 AND m.thread = w.value ->> 0"
     " AND m.position BETWEEN w.value ->> 1 AND w.value ->> 2"

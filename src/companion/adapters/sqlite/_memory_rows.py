@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
 from uuid import UUID
@@ -17,8 +18,8 @@ from companion.adapters.sqlite._codec import (
     to_micros,
     to_micros_or_none,
 )
-from companion.domain.errors import InvalidInput
-from companion.domain.models import Memory, MemoryCategory, MemorySource
+from companion.domain.errors import InvalidInput, StoreError
+from companion.domain.models import Memory, MemoryCategory, MemoryRevision, MemorySource
 
 # Plain dict lookups: calling an Enum class costs several times more, on every row read.
 _CATEGORIES = {category.value: category for category in MemoryCategory}
@@ -32,7 +33,7 @@ def memory_params(memory: Memory) -> tuple[str, str, tuple[Any, ...]]:
 
     The values are in the order of the memories table: category, text, key, value,
     importance, source, created_at, updated_at, last_accessed_at, access_count, metadata,
-    thread, position.
+    thread, position, history, valid_from.
     """
     if not isinstance(memory, Memory):
         raise InvalidInput(f"expected a Memory, got {type(memory).__name__}")
@@ -70,8 +71,49 @@ def memory_params(memory: Memory) -> tuple[str, str, tuple[Any, ...]]:
         dump_string_map(memory.metadata, what="memory metadata"),
         check_optional_text(memory.thread, what="memory thread"),
         position,
+        dump_history(memory.history),
+        to_micros_or_none(memory.valid_from, what="valid_from"),
     )
     return memory_id, user_id, values
+
+
+def dump_history(history: object) -> str:
+    """JSON for a memory's history: a list of revisions, times in integer microseconds."""
+    if not isinstance(history, tuple):
+        raise InvalidInput(f"memory history must be a tuple, got {type(history).__name__}")
+    if not history:
+        return "[]"
+    items = []
+    for revision in history:
+        if not isinstance(revision, MemoryRevision):
+            raise InvalidInput("memory history must hold MemoryRevision values only")
+        items.append(
+            {
+                "text": check_text(revision.text, what="history text"),
+                "value": check_optional_text(revision.value, what="history value"),
+                "valid_from": to_micros(revision.valid_from, what="history valid_from"),
+                "valid_to": to_micros(revision.valid_to, what="history valid_to"),
+            }
+        )
+    return json.dumps(items, ensure_ascii=False)
+
+
+def load_history(text: str) -> tuple[MemoryRevision, ...]:
+    """The history stored by :func:`dump_history`."""
+    if text == "[]":
+        return ()
+    try:
+        return tuple(
+            MemoryRevision(
+                text=str(item["text"]),
+                value=None if item["value"] is None else str(item["value"]),
+                valid_from=from_micros(int(item["valid_from"])),
+                valid_to=from_micros(int(item["valid_to"])),
+            )
+            for item in json.loads(text)
+        )
+    except (ValueError, TypeError, KeyError) as exc:
+        raise StoreError("a stored memory history is malformed") from exc
 
 
 def memory_from_row(row: tuple[Any, ...], user_id: UUID | None = None) -> Memory:
@@ -95,6 +137,8 @@ def memory_from_row(row: tuple[Any, ...], user_id: UUID | None = None) -> Memory
         metadata=load_string_map(row[12]),
         thread=row[13],
         position=row[14],
+        history=load_history(row[15]),
+        valid_from=from_micros_or_none(row[16]),
     )
 
 

@@ -46,18 +46,20 @@ _INDEXES: weakref.WeakKeyDictionary[SqliteDatabase, VectorIndex] = weakref.WeakK
 _INSERT = (
     "INSERT INTO memories (id, user_id, category, text, key, value, importance, source,"
     " created_at, updated_at, last_accessed_at, access_count, metadata,"
-    " thread, position, embedding, embedding_model, embedding_dim)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " thread, position, history, valid_from, embedding, embedding_model, embedding_dim)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _UPDATE_FIELDS = (
     "UPDATE memories SET category = ?, text = ?, key = ?, value = ?, importance = ?,"
     " source = ?, created_at = ?, updated_at = ?, last_accessed_at = ?, access_count = ?,"
-    " metadata = ?, thread = ?, position = ? WHERE id = ? AND user_id = ?"
+    " metadata = ?, thread = ?, position = ?, history = ?, valid_from = ?"
+    " WHERE id = ? AND user_id = ?"
 )
 _UPDATE_ALL = (
     "UPDATE memories SET category = ?, text = ?, key = ?, value = ?, importance = ?,"
     " source = ?, created_at = ?, updated_at = ?, last_accessed_at = ?, access_count = ?,"
-    " metadata = ?, thread = ?, position = ?, embedding = ?, embedding_model = ?,"
+    " metadata = ?, thread = ?, position = ?, history = ?, valid_from = ?,"
+    " embedding = ?, embedding_model = ?,"
     " embedding_dim = ?"
     " WHERE id = ? AND user_id = ?"
 )

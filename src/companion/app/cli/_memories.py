@@ -44,6 +44,11 @@ def _table(memories: list[Memory], out: TextIO, scores: list[float] | None = Non
             f"{score}{memory.id}  {memory.category.value:<12} {memory.importance:>2}  "
             f"{memory.updated_at:%Y-%m-%d %H:%M}  {memory.text}{key}\n"
         )
+        for was in memory.history:  # oldest first, under the value that replaced it
+            out.write(
+                f"    was: {was.value or was.text} "
+                f"({was.valid_from:%Y-%m-%d %H:%M} \u2013 {was.valid_to:%Y-%m-%d %H:%M})\n"
+            )
 
 
 def _json(data: Any, out: TextIO) -> None:
@@ -69,6 +74,7 @@ async def run_memories(
             _table([s.memory for s in found], out, [s.score for s in found])
     elif action == "forget":
         forgotten = await service.forget(user_id, parse_uuid(args.memory_id, what="memory id"))
+        await container.services.profiles().forget_memories(user_id, [forgotten])
         if args.json:
             _json(to_record(forgotten), out)
         else:

@@ -81,7 +81,13 @@ class ChatService:
         results = await self._memories.remember(
             session.user_id, candidates, thread=str(session.session_id), position=position
         )
-        changed = [r.memory for r in results if r.change is not Change.UNCHANGED]
+        learned = (Change.ADDED, Change.UPDATED)  # a forgotten memory is not learnt
+        changed = [r.memory for r in results if r.change in learned]
+        forgotten = [r.memory for r in results if r.change is Change.DELETED]
+        if forgotten:  # the profile, the summary and the next greeting must not bring it back
+            gone = {m.id for m in forgotten}
+            session.learned[:] = [m for m in session.learned if m.id not in gone]
+            await self._profiles.forget_memories(session.user_id, forgotten)
         session.learned.extend(changed)
         if changed:
             await self._profiles.apply_memories(session.user_id, changed)

@@ -8,6 +8,7 @@ import hashlib
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from uuid import UUID
 
 import structlog
@@ -23,6 +24,7 @@ from companion.domain.models import (
     ScoredMemory,
 )
 from companion.domain.query import mask_names
+from companion.domain.reconcile import Action, reconcile
 from companion.domain.text import normalize
 from companion.domain.validation import MAX_KEY, validate_candidate, validate_text
 from companion.ports.clock import Clock
@@ -41,6 +43,7 @@ class Change(enum.StrEnum):
     ADDED = "added"
     UPDATED = "updated"
     UNCHANGED = "unchanged"
+    DELETED = "deleted"  # the user asked to forget it
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,9 +97,11 @@ class MemoryService:
     ) -> list[SaveResult]:
         """Save candidates: a new key is added, a changed value updates, a repeat is a no-op.
 
-        ``thread`` and ``position`` say where they were said (the session and the turn's
-        place in it); retrieval uses them to bring in neighbouring turns. Every candidate
-        is validated before anything is written.
+        An update keeps the old value in the memory's history; a request to forget
+        deletes what it names (one result per deleted memory; nothing when there was
+        nothing to forget). ``thread`` and ``position`` say where they were said (the
+        session and the turn's place in it); retrieval uses them to bring in
+        neighbouring turns. Every candidate is validated before anything is written.
         """
         if position is not None and (isinstance(position, bool) or position < 0):
             raise InvalidInput("position must be a non-negative integer")
@@ -108,14 +113,43 @@ class MemoryService:
             unique[dedupe_key(candidate)] = candidate  # the last word on a slot wins
         if not unique:
             return []
-        embeddings = await self._embed(user_id, [c.text for c in unique.values()])
+        stated = [c for c in unique.values() if not c.forget]
+        embeddings = iter(await self._embed(user_id, [c.text for c in stated]))
         results: list[SaveResult] = []
         where = (thread, position)
-        for (key, candidate), embedding in zip(unique.items(), embeddings, strict=True):
-            results.append(await self._save_one(user_id, key, candidate, embedding, source, where))
+        for key, candidate in unique.items():
+            if candidate.forget:
+                results.extend(await self._forget_slot(user_id, key, candidate))
+            else:
+                embedding = next(embeddings)  # in the order of ``stated``
+                results.append(
+                    await self._save_one(user_id, key, candidate, embedding, source, where)
+                )
         changed = [r for r in results if r.change is not Change.UNCHANGED]
         if changed:
-            log.info("memories_saved", n=len(changed), keys=[r.memory.key for r in changed])
+            log.info(
+                "memories_saved",
+                n=len(changed),
+                keys=[r.memory.key for r in changed],
+                changes=[r.change.value for r in changed],
+            )
+        return results
+
+    async def _forget_slot(
+        self, user_id: UUID, key: str, candidate: MemoryCandidate
+    ) -> list[SaveResult]:
+        now = self._clock.now()
+        if key.endswith("."):  # a family of keys: "pet.dog." is every dog
+            stored = [m for m in await self._store.list(user_id) if (m.key or "").startswith(key)]
+        else:
+            found = await self._store.find_by_key(user_id, key)
+            stored = [] if found is None else [found]
+        results: list[SaveResult] = []
+        for existing in stored:
+            decision = reconcile(candidate, existing, now=now)
+            if decision.action is Action.DELETE:
+                await self._store.delete(user_id, existing.id)
+                results.append(SaveResult(existing, Change.DELETED))
         return results
 
     async def _save_one(
@@ -129,37 +163,39 @@ class MemoryService:
     ) -> SaveResult:
         now = self._clock.now()
         existing = await self._store.find_by_key(user_id, key)
-        if existing is None:
-            memory = Memory(
-                id=uuid.uuid4(),
-                user_id=user_id,
-                category=candidate.category,
-                text=candidate.text,
-                importance=candidate.importance,
-                created_at=now,
-                updated_at=now,
-                source=source,
-                key=key,
-                value=candidate.value,
-                thread=where[0],
-                position=where[1],
-            )
-            await self._store.add(memory, embedding)
-            return SaveResult(memory, Change.ADDED)
-        same_text = normalize(existing.text) == normalize(candidate.text)
-        same_value = (existing.value or "") == (candidate.value or "")
-        if same_text and same_value:
+        decision = reconcile(candidate, existing, now=now)
+        if decision.action is Action.UPDATE and decision.memory is not None:
+            await self._store.update(decision.memory, embedding)
+            return SaveResult(decision.memory, Change.UPDATED)
+        if existing is not None:
             return SaveResult(existing, Change.UNCHANGED)
-        updated = replace(
-            existing,
+        memory = self._new_memory(user_id, key, candidate, now, source, where)
+        await self._store.add(memory, embedding)
+        return SaveResult(memory, Change.ADDED)
+
+    @staticmethod
+    def _new_memory(
+        user_id: UUID,
+        key: str,
+        candidate: MemoryCandidate,
+        now: datetime,
+        source: MemorySource,
+        where: tuple[str | None, int | None],
+    ) -> Memory:
+        return Memory(
+            id=uuid.uuid4(),
+            user_id=user_id,
             category=candidate.category,
             text=candidate.text,
-            value=candidate.value,
-            importance=max(existing.importance, candidate.importance),
+            importance=candidate.importance,
+            created_at=now,
             updated_at=now,
+            source=source,
+            key=key,
+            value=candidate.value,
+            thread=where[0],
+            position=where[1],
         )
-        await self._store.update(updated, embedding)
-        return SaveResult(updated, Change.UPDATED)
 
     async def save(
         self,

@@ -44,6 +44,24 @@ def merge_memories(profile: UserProfile, memories: Iterable[Memory]) -> UserProf
     return replace(profile, name=name, interests=interests, goals=goals, preferences=preferences)
 
 
+def unmerge_memories(profile: UserProfile, memories: Iterable[Memory]) -> UserProfile:
+    """The profile without what these (forgotten) memories had put into it."""
+    name, interests, goals = profile.name, profile.interests, profile.goals
+    preferences = dict(profile.preferences)
+    for memory in memories:
+        key, value = memory.key or "", memory.value or memory.text
+        folded = value.casefold()
+        if key == "name" and name is not None and name.casefold() == folded:
+            name = None
+        elif key.startswith("likes."):
+            interests = tuple(i for i in interests if i.casefold() != folded)
+        elif key.startswith("goal."):
+            goals = tuple(g for g in goals if g.casefold() != folded)
+        elif key.startswith(("favourite.", "dislikes.")):
+            preferences.pop(key, None)
+    return replace(profile, name=name, interests=interests, goals=goals, preferences=preferences)
+
+
 class ProfileService:
     """Owns user profiles."""
 
@@ -66,6 +84,17 @@ class ProfileService:
         await self._profiles.save(merged)
         log.info("profile_updated")
         return merged
+
+    async def forget_memories(self, user_id: UUID, memories: Iterable[Memory]) -> UserProfile:
+        """Take forgotten memories back out of the profile, so nothing brings them back."""
+        profile = await self.get(user_id)
+        cleaned = unmerge_memories(profile, memories)
+        if cleaned == profile and dict(cleaned.preferences) == dict(profile.preferences):
+            return profile
+        cleaned = replace(cleaned, updated_at=self._clock.now())
+        await self._profiles.save(cleaned)
+        log.info("profile_updated", reason="forget")
+        return cleaned
 
     async def set_participants(self, user_id: UUID, names: Iterable[str]) -> UserProfile:
         """Name the people in this user's conversations (masked when embedding).

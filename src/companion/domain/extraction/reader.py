@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 from companion.domain.errors import InvalidInput
 from companion.domain.extraction.clauses import clauses
+from companion.domain.extraction.forget import as_forget, forget_request, forgotten_slots
 from companion.domain.extraction.personal import ages, names, places, work
 from companion.domain.extraction.plans import goals, plans
 from companion.domain.extraction.preferences import dislikes, favourites, likes
@@ -41,11 +42,12 @@ def extract_candidates(text: str) -> list[MemoryCandidate]:
     """Memories worth keeping from one utterance, in order of appearance, one per key.
 
     Never raises: text that states nothing recognisable (questions, chit-chat, other
-    languages) gives an empty list. Every candidate passes ``validate_candidate``.
+    languages) gives an empty list. Every candidate passes ``validate_candidate``. A
+    request to forget ("forget that I live in Paris") gives candidates marked ``forget``.
     """
     found: dict[str, MemoryCandidate] = {}
     for clause in clauses(text[:MAX_TURN_TEXT]):
-        for candidate in _extract_clause(clause):
+        for candidate in _read_clause(clause):
             try:
                 checked = validate_candidate(candidate)
             except InvalidInput:
@@ -54,6 +56,14 @@ def extract_candidates(text: str) -> list[MemoryCandidate]:
             # twice in one breath is a correction.
             found[checked.key or checked.text] = checked
     return list(found.values())
+
+
+def _read_clause(clause: str) -> list[MemoryCandidate]:
+    rest = forget_request(clause)
+    if rest is None:
+        return list(_extract_clause(clause))
+    stated = [as_forget(candidate) for candidate in _extract_clause(rest)]
+    return stated or forgotten_slots(rest)
 
 
 def _extract_clause(clause: str) -> Iterator[MemoryCandidate]:
