@@ -106,3 +106,23 @@ async def test_a_session_cannot_change_hands(conversation_store: ConversationSto
         )
     assert await conversation_store.summaries(ADA, 10) == [mine]
     assert await conversation_store.latest_summary(BOB) is None
+
+
+async def test_the_journal_lists_unprocessed_user_turns_until_marked(
+    conversation_store: ConversationStore,
+) -> None:
+    session = uuid.uuid4()
+    said = [turn(ADA, session, "I live in Oslo", 0), turn(ADA, session, "Nice!", 1)]
+    said += [turn(BOB, uuid.uuid4(), "I like tea", 2), turn(ADA, session, "I have a cat", 4)]
+    for t in said:
+        await conversation_store.append_turn(t)
+    user_turns = [t for t in said if t.role is Role.USER]
+    assert await conversation_store.pending_turns(10) == user_turns  # oldest first, all users
+    assert await conversation_store.pending_turns(1) == user_turns[:1]
+    await conversation_store.mark_processed(ADA, said[0].id, T0)
+    await conversation_store.mark_processed(BOB, said[3].id, T0)  # not Bob's turn: no effect
+    await conversation_store.mark_processed(ADA, said[0].id, T0)  # idempotent
+    assert await conversation_store.pending_turns(10) == user_turns[1:]
+    await conversation_store.mark_processed(BOB, said[2].id, T0)
+    await conversation_store.mark_processed(ADA, said[3].id, T0)
+    assert await conversation_store.pending_turns(10) == []

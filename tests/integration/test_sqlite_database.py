@@ -44,7 +44,7 @@ from companion.domain.models import (
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 MODEL = "test-model"
-LATEST_VERSION = 3
+LATEST_VERSION = len(load_migrations())  # the newest migration shipped
 
 
 def unit(seed: int, dims: int = 8) -> np.ndarray:
@@ -115,6 +115,7 @@ def test_fresh_file_is_migrated_once_and_reopening_changes_nothing(db_path: Path
             (1, "0001_initial"),
             (2, "0002_threads_participants"),
             (3, "0003_memory_history"),
+            (4, "0004_turn_journal"),
         ]
         assert conn.execute("PRAGMA user_version").fetchone()[0] == LATEST_VERSION
     conn.close()
@@ -137,7 +138,9 @@ def test_newer_schema_is_refused_with_upgrade_advice(db_path: Path) -> None:
     with raw(db_path) as conn:
         conn.execute("PRAGMA user_version = 99")
     conn.close()
-    with pytest.raises(SchemaError, match=r"version 99 is newer than this companion \(3\)"):
+    with pytest.raises(
+        SchemaError, match=rf"version 99 is newer than this companion \({LATEST_VERSION}\)"
+    ):
         SqliteDatabase.open(db_path)
     with raw(db_path) as conn:  # refusing did not touch the file
         assert conn.execute("PRAGMA user_version").fetchone()[0] == 99

@@ -32,6 +32,7 @@ from companion.app.services import (
     ChatService,
     ConversationService,
     MemoryService,
+    MemoryWorker,
     OnboardingService,
     ProfileService,
     RAGService,
@@ -167,14 +168,23 @@ class Services(containers.DeclarativeContainer):
         clock=gateways.clock,
     )
     onboarding = providers.Factory(OnboardingService, profiles=profiles, memories=memories)
+    # One per process: it owns the queue of turns whose memory work is pending.
+    memory_worker = providers.Singleton(
+        MemoryWorker,
+        conversations=gateways.conversation_store,
+        memories=memories,
+        profiles=profiles,
+        chat_model=gateways.chat_model,
+        clock=gateways.clock,
+    )
     chat = providers.Factory(
         ChatService,
         users=users,
         conversations=conversations,
-        memories=memories,
         profiles=profiles,
         rag=rag,
         chat_model=gateways.chat_model,
+        worker=memory_worker,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
@@ -21,6 +22,18 @@ class ConversationStore(Protocol):
 
     async def recent_turns(self, user_id: UUID, limit: int) -> list[ConversationTurn]:
         """This user's last ``limit`` turns across sessions, oldest first."""
+        ...
+
+    async def pending_turns(self, limit: int) -> list[ConversationTurn]:
+        """User turns of any user whose memory work is not done yet, oldest first.
+
+        The turns table is the memory journal: a turn is appended before the reply and
+        marked processed when its memories are saved, so nothing said is lost to a crash.
+        """
+        ...
+
+    async def mark_processed(self, user_id: UUID, turn_id: UUID, when: datetime) -> None:
+        """Record that the memory work for this turn of this user is done (idempotent)."""
         ...
 
     async def save_summary(self, summary: ConversationSummary) -> None:

@@ -22,6 +22,7 @@ from companion.app.services import (
     ChatService,
     ConversationService,
     MemoryService,
+    MemoryWorker,
     OnboardingData,
     OnboardingService,
     ProfileService,
@@ -29,7 +30,7 @@ from companion.app.services import (
     UserService,
 )
 from companion.domain.errors import InvalidInput
-from companion.domain.models import ChatRequest, GreetingKind, MemoryCandidate
+from companion.domain.models import ChatRequest, GreetingKind, MemoryCandidate, Role
 from companion.domain.scoring import RankingWeights
 
 ADA = uuid.UUID(int=42)
@@ -63,6 +64,7 @@ class App:
     chat: ChatService
     memories: MemoryService
     profiles: ProfileService
+    worker: MemoryWorker
     onboarding: OnboardingService
     conversations: ConversationService
 
@@ -81,10 +83,10 @@ def app() -> App:
     memories = MemoryService(store, embedder, profiles_store, rag, clock)
     profiles = ProfileService(profiles_store, users, clock)
     conversations = ConversationService(convo_store, profiles_store, clock)
-    chat = ChatService(users, conversations, memories, profiles, rag, model)
-    return App(
-        clock, model, chat, memories, profiles, OnboardingService(profiles, memories), conversations
-    )
+    worker = MemoryWorker(convo_store, memories, profiles, model, clock)
+    chat = ChatService(users, conversations, profiles, rag, model, worker)
+    onboarding = OnboardingService(profiles, memories)
+    return App(clock, model, chat, memories, profiles, worker, onboarding, conversations)
 
 
 async def test_a_returning_user_is_greeted_with_the_last_conversation(app: App) -> None:
@@ -95,6 +97,7 @@ async def test_a_returning_user_is_greeted_with_the_last_conversation(app: App) 
     )
     assert "Ada" in reply
     await app.chat.end(first)
+    await app.worker.drain()  # memory work runs after the reply
     profile = await app.profiles.get(ADA)
     assert profile.name == "Ada"
     assert dict(profile.preferences) == {"favourite.colour": "green"}
@@ -127,7 +130,9 @@ async def test_repeating_yourself_adds_nothing(app: App) -> None:
     session = await app.chat.start(ADA)
     for _ in range(3):
         await app.chat.turn(session, "I have a dog called Biscuit.")
+    await app.worker.drain()  # memory work runs after the reply
     assert [m.key for m in await app.memories.list(ADA)] == ["pet.dog.biscuit"]
+    await app.chat.end(session)  # what a session learned is settled when it ends
     assert len(session.learned) == 1
 
 
@@ -153,6 +158,7 @@ async def test_onboarding_builds_profile_and_memories_once(app: App) -> None:
     assert profile.goals == ("learn Spanish",)
     assert len(results) == 5
     _, again = await app.onboarding.initialize(ADA, data)
+    await app.worker.drain()  # memory work runs after the reply
     assert len(await app.memories.list(ADA)) == 5
     assert all(r.change.value == "unchanged" for r in again)
     session = await app.chat.start(ADA)
@@ -173,3 +179,25 @@ async def test_onboarding_builds_profile_and_memories_once(app: App) -> None:
 def test_bad_onboarding_data_is_rejected(raw: object) -> None:
     with pytest.raises(InvalidInput, match="onboarding"):
         OnboardingData.parse(raw)
+
+
+async def test_memory_work_costs_one_model_call_per_turn(app: App) -> None:
+    session = await app.chat.start(ADA)
+    app.model.calls.clear()
+    said = ["I live in Lahore.", "My favourite colour is green.", "How are you?", "I like chai."]
+    for text in said:
+        await app.chat.turn(session, text)
+    await app.chat.end(session)
+    assert app.model.calls.count("extract_memories") == len(said)  # one per turn, no more
+    assert app.model.calls.count("reply") == len(said)
+
+
+async def test_a_journalled_turn_left_unprocessed_is_recovered(app: App) -> None:
+    # As after a crash: the turn is in the journal, but its memory work never ran.
+    session = await app.conversations.start(ADA)
+    turn = await app.conversations.record(session, Role.USER, "I have a dog called Rex.")
+    assert await app.memories.list(ADA) == []
+    assert await app.worker.recover() == 1
+    (dog,) = await app.memories.list(ADA)
+    assert (dog.key, dog.value, dog.created_at) == ("pet.dog.rex", "Rex", turn.created_at)
+    assert await app.worker.recover() == 0  # processed once, marked, never again

@@ -22,6 +22,7 @@ from companion.app.services import (
     ChatService,
     ConversationService,
     MemoryService,
+    MemoryWorker,
     ProfileService,
     RAGService,
     UserService,
@@ -38,6 +39,7 @@ class App:
     chat: ChatService
     memories: MemoryService
     profiles: ProfileService
+    worker: MemoryWorker
 
 
 @pytest.fixture
@@ -50,9 +52,12 @@ def app(tmp_path: Path) -> Iterator[App]:
     users = UserService(profiles_store, clock)
     memories = MemoryService(store, embedder, profiles_store, rag, clock)
     profiles = ProfileService(profiles_store, users, clock)
-    conversations = ConversationService(SqliteConversationStore(db), profiles_store, clock)
-    chat = ChatService(users, conversations, memories, profiles, rag, OfflineChatModel())
-    yield App(clock, chat, memories, profiles)
+    conversation_store = SqliteConversationStore(db)
+    conversations = ConversationService(conversation_store, profiles_store, clock)
+    model = OfflineChatModel()
+    worker = MemoryWorker(conversation_store, memories, profiles, model, clock)
+    chat = ChatService(users, conversations, profiles, rag, model, worker)
+    yield App(clock, chat, memories, profiles, worker)
     db.close()
 
 
@@ -63,6 +68,7 @@ async def test_moving_keeps_where_you_lived_before_with_when(app: App) -> None:
     said_berlin = app.clock.advance(timedelta(days=2))
     await app.chat.turn(session, "I moved to Berlin.")
 
+    await app.worker.drain()  # memory work runs after the reply
     (home,) = [m for m in await app.memories.list(ADA) if m.key == "location.home"]
     assert (home.value, home.text) == ("Berlin", "Lives in Berlin")
     assert home.valid_from == said_berlin
@@ -77,6 +83,7 @@ async def test_saying_the_same_thing_three_times_keeps_one_memory_without_histor
     for _ in range(3):
         await app.chat.turn(session, "My favourite colour is green.")
         app.clock.advance(timedelta(hours=1))
+    await app.worker.drain()  # memory work runs after the reply
     (colour,) = await app.memories.list(ADA)
     assert (colour.key, colour.value, colour.history, colour.valid_from) == (
         "favourite.colour",
@@ -84,6 +91,7 @@ async def test_saying_the_same_thing_three_times_keeps_one_memory_without_histor
         (),
         None,
     )
+    await app.chat.end(session)  # what a session learned is settled when it ends
     assert len(session.learned) == 1
 
 
@@ -95,6 +103,7 @@ async def test_asking_to_forget_where_you_live_forgets_it_and_its_history(app: A
     reply = await app.chat.turn(session, "Forget that I live in Berlin.")
 
     assert "forgotten" in reply.lower()
+    await app.worker.drain()  # memory work runs after the reply
     assert [m.key for m in await app.memories.list(ADA)] == ["pet.dog.biscuit"]
     assert "Berlin" not in await app.chat.turn(session, "Where do I live?")
     await app.chat.end(session)
@@ -107,6 +116,7 @@ async def test_forgetting_a_value_you_never_had_changes_nothing(app: App) -> Non
     session = await app.chat.start(ADA)
     await app.chat.turn(session, "I live in Berlin.")
     await app.chat.turn(session, "Forget that I live in Paris.")
+    await app.worker.drain()  # memory work runs after the reply
     (home,) = await app.memories.list(ADA)
     assert home.value == "Berlin"
 
@@ -115,16 +125,19 @@ async def test_forgetting_my_dogs_name_forgets_every_dog_but_not_the_cat(app: Ap
     session = await app.chat.start(ADA)
     await app.chat.turn(session, "I have a dog called Biscuit and a cat called Luna.")
     await app.chat.turn(session, "Please forget my dog's name.")
+    await app.worker.drain()  # memory work runs after the reply
     assert [m.key for m in await app.memories.list(ADA)] == ["pet.cat.luna"]
 
 
 async def test_forgetting_my_name_and_favourite_clears_them_from_the_profile(app: App) -> None:
     session = await app.chat.start(ADA)
     await app.chat.turn(session, "My name is Ada and my favourite colour is green. I love chess.")
+    await app.worker.drain()  # memory work runs after the reply
     profile = await app.profiles.get(ADA)
     assert profile.name == "Ada" and "chess" in profile.interests
     await app.chat.turn(session, "Please forget my name.")
     await app.chat.turn(session, "Forget that my favourite colour is green.")
+    await app.worker.drain()  # memory work runs after the reply
     profile = await app.profiles.get(ADA)
     assert profile.name is None
     assert "favourite.colour" not in dict(profile.preferences)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from uuid import UUID
 
-from companion.domain.errors import Conflict, StoreError
-from companion.domain.models import ConversationSummary, ConversationTurn
+from companion.domain.errors import Conflict, InvalidInput, StoreError
+from companion.domain.models import ConversationSummary, ConversationTurn, Role
 from companion.domain.validation import require_aware
 from companion.ports.conversation_store import ConversationStore
 
@@ -17,6 +18,7 @@ class InMemoryConversationStore(ConversationStore):
         self._turns: list[ConversationTurn] = []
         self._turn_ids: set[UUID] = set()
         self._summaries: dict[UUID, ConversationSummary] = {}
+        self._processed: set[UUID] = set()
         self._closed = False
 
     def _check_open(self) -> None:
@@ -39,6 +41,19 @@ class InMemoryConversationStore(ConversationStore):
         self._check_open()
         mine = [t for t in self._turns if t.user_id == user_id]
         return mine[-limit:] if limit > 0 else []
+
+    async def pending_turns(self, limit: int) -> list[ConversationTurn]:
+        self._check_open()
+        if isinstance(limit, bool) or not isinstance(limit, int):
+            raise InvalidInput(f"limit must be an integer, got {limit!r}")
+        pending = [t for t in self._turns if t.role is Role.USER and t.id not in self._processed]
+        return pending[: max(limit, 0)]
+
+    async def mark_processed(self, user_id: UUID, turn_id: UUID, when: datetime) -> None:
+        self._check_open()
+        require_aware(when, what="when")
+        if any(t.id == turn_id and t.user_id == user_id for t in self._turns):
+            self._processed.add(turn_id)
 
     async def save_summary(self, summary: ConversationSummary) -> None:
         self._check_open()

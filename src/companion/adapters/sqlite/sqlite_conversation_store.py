@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -90,6 +91,22 @@ class SqliteConversationStore(ConversationStore):
         rows = await self._db.run(_recent_turns, uid, limit)
         return [_turn_from_row(row, user_id) for row in rows]
 
+    async def pending_turns(self, limit: int) -> list[ConversationTurn]:
+        """User turns of any user whose memory work is not done yet, oldest first."""
+        self._check_open()
+        if not _positive_limit(limit):
+            return []
+        rows = await self._db.run(_pending_turns, limit)
+        return [_turn_from_row(row, UUID(row[1])) for row in rows]
+
+    async def mark_processed(self, user_id: UUID, turn_id: UUID, when: datetime) -> None:
+        """Record that the memory work for this turn is done (idempotent)."""
+        self._check_open()
+        uid = id_text(user_id, what="user id")
+        tid = id_text(turn_id, what="turn id")
+        stamp = to_micros(when, what="when")
+        await self._db.write(_mark_processed, uid, tid, stamp)
+
     async def save_summary(self, summary: ConversationSummary) -> None:
         """Insert or replace the summary of ``summary.session_id``.
 
@@ -165,6 +182,21 @@ def _append_turn(conn: sqlite3.Connection, params: tuple[Any, ...]) -> None:
     if conn.execute("SELECT 1 FROM conversation_turns WHERE id = ?", (params[0],)).fetchone():
         raise Conflict(f"turn {params[0]} already exists")
     conn.execute(_INSERT_TURN, params)
+
+
+def _pending_turns(conn: sqlite3.Connection, limit: int) -> list[Any]:
+    return conn.execute(
+        _SELECT_TURNS + " WHERE processed_at IS NULL AND role = 'user' ORDER BY seq LIMIT ?",
+        (limit,),
+    ).fetchall()
+
+
+def _mark_processed(conn: sqlite3.Connection, user_id: str, turn_id: str, when: int) -> None:
+    conn.execute(
+        "UPDATE conversation_turns SET processed_at = ? WHERE id = ? AND user_id = ?"
+        " AND processed_at IS NULL",
+        (when, turn_id, user_id),
+    )
 
 
 def _session_turns(conn: sqlite3.Connection, user_id: str, session_id: str) -> list[Any]:

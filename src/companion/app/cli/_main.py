@@ -30,6 +30,8 @@ from companion.domain.validation import resolve_user_ref
 
 log = structlog.get_logger(__name__)
 
+_SHUTDOWN_DRAIN_SECONDS = 10.0
+
 
 def _settings(args: argparse.Namespace) -> Settings:
     overrides: dict[str, object] = {}
@@ -55,7 +57,11 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
     user_id, _name = resolve_user_ref(args.user)
     container = build_container(settings)
+    worker = container.services.memory_worker()
     try:
+        # Whatever an earlier process journalled but never turned into memories (a crash,
+        # kill -9, a store outage) is done first, so every command sees it.
+        await worker.recover()
         if args.command == "onboard":
             from companion.app.cli._onboard import run_onboard
 
@@ -71,6 +77,8 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
         return await run_memories(container, user_id, args, sys.stdout)
     finally:
+        # Bounded: what is not done in time stays journalled for the next start.
+        await worker.close(within=_SHUTDOWN_DRAIN_SECONDS)
         result = container.shutdown_resources()
         if result is not None:
             await result

@@ -5,6 +5,7 @@ from __future__ import annotations
 from companion.app.services.chat_service import ChatService
 from companion.app.services.conversation_service import ConversationService, Session
 from companion.app.services.memory_service import Change, ImportReport, MemoryService, SaveResult
+from companion.app.services.memory_worker import MemoryWorker
 from companion.app.services.onboarding_service import OnboardingData, OnboardingService
 from companion.app.services.profile_service import ProfileService
 from companion.app.services.rag_service import RAGService
@@ -16,6 +17,7 @@ __all__ = [
     "ConversationService",
     "ImportReport",
     "MemoryService",
+    "MemoryWorker",
     "OnboardingData",
     "OnboardingService",
     "ProfileService",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from uuid import UUID
 
@@ -9,7 +10,7 @@ import structlog
 
 from companion.app.logging import bind_session
 from companion.app.services.conversation_service import ConversationService, Session
-from companion.app.services.memory_service import Change, MemoryService
+from companion.app.services.memory_worker import MemoryWorker
 from companion.app.services.profile_service import ProfileService
 from companion.app.services.rag_service import RAGService
 from companion.app.services.user_service import UserService
@@ -25,27 +26,36 @@ from companion.ports.chat_model import ChatModel
 log = structlog.get_logger(__name__)
 
 _HISTORY_TURNS = 12
+# How long the end of a session may wait for its memory work before summarising what is
+# done; anything later is still saved, and the summary of the next session covers it.
+_END_DRAIN_SECONDS = 10.0
 
 
 class ChatService:
-    """Runs sessions: greets, answers each turn with relevant memories, remembers, summarises."""
+    """Runs sessions: greets, answers each turn with relevant memories, remembers, summarises.
+
+    The reply never waits for memory work. A turn is journalled before the reply and its
+    memories are made in the background by the :class:`MemoryWorker`; the next turn of the
+    same session waits for that work first, so a session always reads its own writes.
+    """
 
     def __init__(
         self,
         users: UserService,
         conversations: ConversationService,
-        memories: MemoryService,
         profiles: ProfileService,
         rag: RAGService,
         chat_model: ChatModel,
+        worker: MemoryWorker,
     ) -> None:
         self._users = users
         self._conversations = conversations
-        self._memories = memories
         self._profiles = profiles
         self._rag = rag
         self._model = chat_model
+        self._worker = worker
         self._history: dict[UUID, list[ChatMessage]] = {}
+        self.critical_path_ms: list[float] = []
 
     async def start(self, user_id: UUID) -> Session:
         """Begin a session: make sure the user exists, and compose the greeting."""
@@ -56,47 +66,35 @@ class ChatService:
         return session
 
     async def turn(self, session: Session, text: str) -> str:
-        """Answer one user utterance and remember what it told us."""
+        """Answer one user utterance; what it tells us is remembered in the background."""
         said = validate_text(text, what="message", max_length=MAX_TURN_TEXT)
         history = self._history.setdefault(session.session_id, [])
-        await self._conversations.record(session, Role.USER, said)
-        history.append(ChatMessage(Role.USER, said))
+        started = time.perf_counter()
+        await self._worker.drain()  # read your own writes: the last turn's memories are in
+        journalled = await self._conversations.record(session, Role.USER, said)
         retrieved = await self._rag.retrieve(session.user_id, said)
         profile = await self._profiles.get(session.user_id)
+        # Everything memory-related that the reply waits for ends here.
+        self.critical_path_ms.append((time.perf_counter() - started) * 1000)
+        history.append(ChatMessage(Role.USER, said))
         request = ChatRequest(
             messages=tuple(history[-_HISTORY_TURNS:]),
             memories=tuple(s.memory for s in retrieved),
             profile=profile,
         )
         reply = await self._model.reply(request)
-        await self._learn(session, said, position=session.turns - 1)
+        self._worker.submit(journalled)
         await self._conversations.record(session, Role.ASSISTANT, reply)
         history.append(ChatMessage(Role.ASSISTANT, reply))
         return reply
 
-    async def _learn(self, session: Session, said: str, *, position: int) -> None:
-        candidates = await self._model.extract_memories(said)
-        if not candidates:
-            return
-        results = await self._memories.remember(
-            session.user_id, candidates, thread=str(session.session_id), position=position
-        )
-        learned = (Change.ADDED, Change.UPDATED)  # a forgotten memory is not learnt
-        changed = [r.memory for r in results if r.change in learned]
-        forgotten = [r.memory for r in results if r.change is Change.DELETED]
-        if forgotten:  # the profile, the summary and the next greeting must not bring it back
-            gone = {m.id for m in forgotten}
-            session.learned[:] = [m for m in session.learned if m.id not in gone]
-            await self._profiles.forget_memories(session.user_id, forgotten)
-        session.learned.extend(changed)
-        if changed:
-            await self._profiles.apply_memories(session.user_id, changed)
-
     async def end(
         self, session: Session, *, open_threads: Sequence[str] = ()
     ) -> ConversationSummary | None:
-        """Close the session: summarise it and prepare the next greeting."""
+        """Close the session: finish its memory work, summarise, prepare the next greeting."""
         self._history.pop(session.session_id, None)
+        await self._worker.drain(_END_DRAIN_SECONDS)
+        session.learned[:] = self._worker.take_learned(session.session_id)
         summary = await self._conversations.end(session, open_threads=open_threads)
         log.info("session_ended", turns=session.turns, learned=len(session.learned))
         return summary

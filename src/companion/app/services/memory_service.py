@@ -26,7 +26,7 @@ from companion.domain.models import (
 from companion.domain.query import mask_names
 from companion.domain.reconcile import Action, reconcile
 from companion.domain.text import normalize
-from companion.domain.validation import MAX_KEY, validate_candidate, validate_text
+from companion.domain.validation import MAX_KEY, require_aware, validate_candidate, validate_text
 from companion.ports.clock import Clock
 from companion.ports.embedder import Embedder
 from companion.ports.memory_store import MemoryStore
@@ -94,6 +94,7 @@ class MemoryService:
         source: MemorySource = MemorySource.CONVERSATION,
         thread: str | None = None,
         position: int | None = None,
+        at: datetime | None = None,
     ) -> list[SaveResult]:
         """Save candidates: a new key is added, a changed value updates, a repeat is a no-op.
 
@@ -113,17 +114,20 @@ class MemoryService:
             unique[dedupe_key(candidate)] = candidate  # the last word on a slot wins
         if not unique:
             return []
+        # When it was said, not when the work runs: a turn recovered after a crash keeps
+        # its own time, and history intervals follow the conversation.
+        when = self._clock.now() if at is None else require_aware(at, what="at")
         stated = [c for c in unique.values() if not c.forget]
         embeddings = iter(await self._embed(user_id, [c.text for c in stated]))
         results: list[SaveResult] = []
         where = (thread, position)
         for key, candidate in unique.items():
             if candidate.forget:
-                results.extend(await self._forget_slot(user_id, key, candidate))
+                results.extend(await self._forget_slot(user_id, key, candidate, when))
             else:
                 embedding = next(embeddings)  # in the order of ``stated``
                 results.append(
-                    await self._save_one(user_id, key, candidate, embedding, source, where)
+                    await self._save_one(user_id, key, candidate, embedding, source, where, when)
                 )
         changed = [r for r in results if r.change is not Change.UNCHANGED]
         if changed:
@@ -136,9 +140,8 @@ class MemoryService:
         return results
 
     async def _forget_slot(
-        self, user_id: UUID, key: str, candidate: MemoryCandidate
+        self, user_id: UUID, key: str, candidate: MemoryCandidate, now: datetime
     ) -> list[SaveResult]:
-        now = self._clock.now()
         if key.endswith("."):  # a family of keys: "pet.dog." is every dog
             stored = [m for m in await self._store.list(user_id) if (m.key or "").startswith(key)]
         else:
@@ -160,8 +163,8 @@ class MemoryService:
         embedding: Embedding,
         source: MemorySource,
         where: tuple[str | None, int | None],
+        now: datetime,
     ) -> SaveResult:
-        now = self._clock.now()
         existing = await self._store.find_by_key(user_id, key)
         decision = reconcile(candidate, existing, now=now)
         if decision.action is Action.UPDATE and decision.memory is not None:
