@@ -72,8 +72,10 @@ class ChatService:
         started = time.perf_counter()
         await self._worker.drain()  # read your own writes: the last turn's memories are in
         journalled = await self._conversations.record(session, Role.USER, said)
-        retrieved = await self._rag.retrieve(session.user_id, said)
         profile = await self._profiles.get(session.user_id)
+        retrieved = await self._rag.retrieve(
+            session.user_id, said, participants=profile.participants
+        )
         # Everything memory-related that the reply waits for ends here.
         self.critical_path_ms.append((time.perf_counter() - started) * 1000)
         history.append(ChatMessage(Role.USER, said))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from uuid import UUID
 
 import numpy as np
@@ -68,14 +69,24 @@ class RAGService:
         return embedding
 
     async def retrieve(
-        self, user_id: UUID, query: str, *, limit: int | None = None, record_access: bool = True
+        self,
+        user_id: UUID,
+        query: str,
+        *,
+        limit: int | None = None,
+        record_access: bool = True,
+        participants: Sequence[str] | None = None,
     ) -> list[ScoredMemory]:
-        """The best memories of this user for ``query``, best first."""
+        """The best memories of this user for ``query``, best first.
+
+        ``participants`` saves a profile read when the caller already holds the profile.
+        """
         text = validate_text(query, what="search query", max_length=MAX_QUERY)
         k = self._top_k if limit is None else limit
         if k <= 0:
             return []
-        participants = await participants_of(self._profiles, user_id)
+        if participants is None:
+            participants = await participants_of(self._profiles, user_id)
         embedding = await self.embed_query(mask_names(text, participants))
         expanded = expand_query(text, phrases=self._phrases, participants=participants)
         pool = max(self._candidate_limit, k)
