@@ -12,10 +12,11 @@ import enum
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from companion.domain.lexical import index_terms
 from companion.domain.models import Memory, MemoryCandidate, MemoryRevision
 from companion.domain.text import normalize
 
-__all__ = ["Action", "Decision", "reconcile"]
+__all__ = ["Action", "Decision", "is_restatement", "reconcile"]
 
 
 class Action(enum.StrEnum):
@@ -74,3 +75,18 @@ def reconcile(candidate: MemoryCandidate, existing: Memory | None, *, now: datet
     return Decision(
         Action.UPDATE, replace(changed, history=(*existing.history, was), valid_from=now)
     )
+
+
+def is_restatement(new_text: str, stored_text: str, similarity: float, *, floor: float) -> bool:
+    """True when ``new_text`` says nothing that ``stored_text`` does not already say.
+
+    Both conditions are needed: the embeddings agree (``similarity`` >= ``floor``) and
+    every content word of the new text (stemmed, stop words out) is already in the stored
+    one. Similarity alone would merge "Went to Paris in May" with "... in June" (0.95 with
+    MiniLM); the word test alone would merge unrelated texts that share words. A text that
+    adds anything (a name, a date, a place) is never a restatement, so nothing is lost.
+    """
+    if similarity < floor:
+        return False
+    new_terms = set(index_terms(new_text))
+    return bool(new_terms) and new_terms <= set(index_terms(stored_text))

@@ -183,3 +183,18 @@ async def test_import_is_idempotent_and_newer_wins(kit: Kit) -> None:
     assert (again.added, again.updated, again.skipped) == (0, 0, 1)
     with pytest.raises(InvalidInput):
         await kit.memories.import_memories(uuid.UUID(int=5), [saved.memory])
+
+
+async def test_a_note_said_again_in_fewer_words_is_not_stored_twice() -> None:
+    from companion.adapters.local.local_embedder import LocalEmbedder
+
+    kit = make_kit(LocalEmbedder())  # real vectors: the rule is about what MiniLM sees
+    note = MemoryCandidate(MemoryCategory.EVENT, "I had a really rough day at work", 4)
+    (first,) = await kit.memories.remember(ADA, [note])
+    again = MemoryCandidate(MemoryCategory.EVENT, "Had a rough day at work!", 4)
+    (second,) = await kit.memories.remember(ADA, [again])
+    assert second.change is Change.UNCHANGED and second.memory.id == first.memory.id
+    richer = MemoryCandidate(MemoryCategory.EVENT, "Had a rough day at work with Sam", 4)
+    (third,) = await kit.memories.remember(ADA, [richer])
+    assert third.change is Change.ADDED  # a new name is new information
+    assert await kit.store.count(ADA) == 2

@@ -6,10 +6,11 @@ import uuid
 from dataclasses import replace
 from datetime import timedelta
 
+import pytest
 from tests.conftest import T0, make_memory
 
 from companion.domain.models import MemoryCandidate, MemoryCategory, MemoryRevision
-from companion.domain.reconcile import Action, reconcile
+from companion.domain.reconcile import Action, is_restatement, reconcile
 
 ADA = uuid.UUID(int=1)
 DAY = timedelta(days=1)
@@ -73,3 +74,24 @@ def test_importance_never_drops_on_update() -> None:
     important = replace(PARIS, importance=10)
     decision = reconcile(said("Lives in Berlin", "Berlin"), important, now=T0 + DAY)
     assert decision.memory is not None and decision.memory.importance == 10
+
+
+@pytest.mark.parametrize(
+    ("new", "stored", "similarity", "expected"),
+    [
+        ("had a rough day at work!!", "Had a rough day at work.", 0.911, True),
+        ("Had a rough day at work", "I had a really rough day at work", 0.963, True),
+        ("Started learning the guitar", "Started learning guitar", 0.981, True),
+        # a new word is new information, however close the vectors
+        ("Went to Paris in June", "Went to Paris in May", 0.953, False),
+        ("Went to Paris with Ana", "Went to Paris", 0.95, False),
+        ("My brother lives in Lahore", "My sister lives in Lahore", 0.867, False),
+        # the same words but vectors that disagree: not trusted either
+        ("Work was rough today", "Had a rough day at work", 0.879, False),
+        ("!!!", "Had a rough day", 0.99, False),
+    ],
+)
+def test_a_restatement_adds_no_word_and_means_the_same(
+    new: str, stored: str, similarity: float, expected: bool
+) -> None:
+    assert is_restatement(new, stored, similarity, floor=0.9) is expected

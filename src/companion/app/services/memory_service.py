@@ -20,11 +20,12 @@ from companion.domain.models import (
     Memory,
     MemoryCandidate,
     MemoryCategory,
+    MemoryQuery,
     MemorySource,
     ScoredMemory,
 )
 from companion.domain.query import mask_names
-from companion.domain.reconcile import Action, reconcile
+from companion.domain.reconcile import Action, is_restatement, reconcile
 from companion.domain.text import normalize
 from companion.domain.validation import MAX_KEY, require_aware, validate_candidate, validate_text
 from companion.ports.clock import Clock
@@ -35,6 +36,8 @@ from companion.ports.profile_store import ProfileStore
 log = structlog.get_logger(__name__)
 
 _REINDEX_BATCH = 64
+# Cosine above which a free-form note may be a restatement (it must also add no word).
+RESTATEMENT_FLOOR = 0.9
 
 
 class Change(enum.StrEnum):
@@ -166,6 +169,10 @@ class MemoryService:
         now: datetime,
     ) -> SaveResult:
         existing = await self._store.find_by_key(user_id, key)
+        if existing is None and candidate.key is None:
+            existing = await self._restated(user_id, candidate, embedding)
+            if existing is not None:
+                return SaveResult(existing, Change.UNCHANGED)
         decision = reconcile(candidate, existing, now=now)
         if decision.action is Action.UPDATE and decision.memory is not None:
             await self._store.update(decision.memory, embedding)
@@ -175,6 +182,18 @@ class MemoryService:
         memory = self._new_memory(user_id, key, candidate, now, source, where)
         await self._store.add(memory, embedding)
         return SaveResult(memory, Change.ADDED)
+
+    async def _restated(
+        self, user_id: UUID, candidate: MemoryCandidate, embedding: Embedding
+    ) -> Memory | None:
+        """A stored memory that a free-form note only says again in other words, if any."""
+        query = MemoryQuery(text=candidate.text, terms=(), embedding=embedding, limit=3)
+        for found in await self._store.candidates(user_id, query):
+            if found.dense is not None and is_restatement(
+                candidate.text, found.memory.text, found.dense, floor=RESTATEMENT_FLOOR
+            ):
+                return found.memory
+        return None
 
     @staticmethod
     def _new_memory(
