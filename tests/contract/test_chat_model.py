@@ -2,16 +2,57 @@
 
 from __future__ import annotations
 
+import json
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
 import pytest
 
 from companion.adapters.local.offline_chat_model import OfflineChatModel
+from companion.adapters.openai import OpenAIChatModel
 from companion.domain.models import ChatMessage, ChatRequest, Role
 from companion.ports.chat_model import ChatModel
 
 
-@pytest.fixture(params=["offline"])
-def chat_model(request: pytest.FixtureRequest) -> ChatModel:
-    return OfflineChatModel()
+def _scripted_llm(peer: Any, body: Any) -> Any:
+    """A stand-in LLM behind the local peer: enough sense to meet the contract."""
+    said = body["messages"][-1]["content"]
+    if "response_format" in body:
+        items = []
+        for key, pattern in (("name", r"name is (\w+)"), ("home.city", r"live in (\w+)")):
+            found = re.search(pattern, said)
+            if found:
+                items.append(
+                    {
+                        "category": "personal",
+                        "text": found.group(0),
+                        "importance": 8,
+                        "key": key,
+                        "value": found.group(1),
+                        "forget": False,
+                    }
+                )
+        return peer.answer(json.dumps({"memories": items}))
+    if said.endswith("?"):
+        reply = "I don't know that yet. Tell me and I'll remember."
+    else:
+        reply = "Nice to meet you. I'll remember that."
+    if body.get("stream"):
+        return peer.answer_stream(re.findall(r"\S+\s*", reply))
+    return peer.answer(reply)
+
+
+@pytest.fixture(params=["offline", "openai"])
+async def chat_model(request: pytest.FixtureRequest) -> AsyncIterator[ChatModel]:
+    if request.param == "offline":
+        yield OfflineChatModel()
+        return
+    peer = request.getfixturevalue("openai_peer")
+    peer.responder = lambda body: _scripted_llm(peer, body)
+    model = OpenAIChatModel(model="test-model", api_key="sk-contract", base_url=peer.base_url)
+    yield model
+    await model.aclose()
 
 
 def ask(text: str) -> ChatRequest:

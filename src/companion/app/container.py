@@ -7,12 +7,12 @@ offline chat model. Tests swap any provider with ``container.<name>.override(...
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import structlog
 from dependency_injector import containers, providers
+from pydantic import SecretStr
 
 from companion.adapters.local.local_embedder import LocalEmbedder
 from companion.adapters.local.offline_chat_model import OfflineChatModel
@@ -28,6 +28,7 @@ from companion.adapters.sqlite.database import SqliteDatabase
 from companion.adapters.sqlite.sqlite_conversation_store import SqliteConversationStore
 from companion.adapters.sqlite.sqlite_memory_store import SqliteMemoryStore
 from companion.adapters.sqlite.sqlite_profile_store import SqliteProfileStore
+from companion.app.fallback_chat_model import FallbackChatModel
 from companion.app.services import (
     ChatService,
     ConversationService,
@@ -40,22 +41,17 @@ from companion.app.services import (
 )
 from companion.app.settings import Settings
 from companion.domain.scoring import RankingWeights
-
-log = structlog.get_logger(__name__)
+from companion.ports.chat_model import ChatModel
 
 DATABASE_FILE = "companion.db"
 
 
 def backend_choices(settings: Settings) -> dict[str, str]:
     """Which adapter serves each port, decided from settings alone."""
-    if settings.openai.configured:
-        # The OpenAI adapter arrives with the production-adapters work; until then the
-        # offline model answers, and says so, rather than failing every turn.
-        log.warning("openai_not_available_using_offline_model")
     return {
         "store": settings.companion.store,
         "embedder": settings.companion.embedder,
-        "chat": "offline",
+        "chat": "openai" if settings.openai.configured else "offline",
         "cache": "memory",
     }
 
@@ -66,6 +62,36 @@ def _sqlite_database(data_dir: Path) -> Iterator[SqliteDatabase]:
         yield database
     finally:
         database.close()
+
+
+Closer = Callable[[], Awaitable[None]]
+
+
+def _openai_chat_model(
+    openai: dict[str, Any], fallback: ChatModel, closers: list[Closer]
+) -> ChatModel:
+    # Imported here, not at the top: `import companion.app.container` must not pull in
+    # the OpenAI SDK (or build a client) for users who never configure it.
+    from companion.adapters.openai import OpenAIChatModel
+
+    key = openai.get("api_key")
+    primary = OpenAIChatModel(
+        model=openai["model"],
+        api_key=key.get_secret_value() if isinstance(key, SecretStr) else key,
+        base_url=openai.get("base_url"),
+    )
+    # Its HTTP client is closed by aclose_clients() at shutdown. Not a Resource: closing
+    # it needs `await`, and an async Resource would make every dependant awaitable.
+    closers.append(primary.aclose)
+    return FallbackChatModel(primary, fallback)
+
+
+async def aclose_clients(container: Container) -> None:
+    """Close the network clients the container built (call at shutdown, before
+    ``shutdown_resources``); safe to call when none were built, and twice."""
+    closers: list[Closer] = container.gateways.closers()
+    while closers:
+        await closers.pop()()
 
 
 def _weights(retrieval: dict[str, Any]) -> RankingWeights:
@@ -123,9 +149,18 @@ class Gateways(containers.DeclarativeContainer):
             default_ttl_seconds=config.companion.cache_ttl_seconds,
         ),
     )
+    # Async clients to close at shutdown (see aclose_clients).
+    closers: providers.Singleton[list[Closer]] = providers.Singleton(list)
+    offline_chat_model = providers.Singleton(OfflineChatModel)
     chat_model = providers.Selector(
         config.choices.chat,
-        offline=providers.Singleton(OfflineChatModel),
+        offline=offline_chat_model,
+        openai=providers.Singleton(
+            _openai_chat_model,
+            openai=config.openai,
+            fallback=offline_chat_model,
+            closers=closers,
+        ),
     )
 
 

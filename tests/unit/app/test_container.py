@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from companion.adapters.local.offline_chat_model import OfflineChatModel
 from companion.adapters.memory import HashingEmbedder, InMemoryMemoryStore, InMemoryProfileStore
 from companion.adapters.sqlite.sqlite_memory_store import SqliteMemoryStore
-from companion.app.container import DATABASE_FILE, build_container
+from companion.app.container import DATABASE_FILE, aclose_clients, build_container
+from companion.app.fallback_chat_model import FallbackChatModel
 from companion.app.settings import load_settings
 
 
@@ -66,3 +68,26 @@ def test_building_a_container_opens_nothing(tmp_path: Path) -> None:
 def test_bad_store_setting_is_rejected() -> None:
     with pytest.raises(ValueError, match="store"):
         load_settings(companion={"store": "mongodb"})
+
+
+async def test_an_openai_key_chooses_the_openai_model_behind_the_fallback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-container")
+    container = build_container(load_settings(companion={"data_dir": tmp_path}))
+    model = container.gateways.chat_model()
+    assert isinstance(model, FallbackChatModel)
+    assert model.name == "openai:gpt-4o-mini"
+    assert container.gateways.chat_model() is model  # one client per process
+    await aclose_clients(container)
+    await aclose_clients(container)  # closing twice is harmless
+
+
+async def test_without_an_endpoint_the_offline_model_answers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    container = build_container(load_settings(companion={"data_dir": tmp_path}))
+    assert isinstance(container.gateways.chat_model(), OfflineChatModel)
+    await aclose_clients(container)

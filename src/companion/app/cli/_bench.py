@@ -15,7 +15,7 @@ from companion.app.bench.latency import run_latency
 from companion.app.bench.locomo import run_locomo
 from companion.app.bench.locomo_data import load_locomo
 from companion.app.bench.progress import Progress
-from companion.app.container import build_container
+from companion.app.container import aclose_clients, build_container
 from companion.app.settings import Settings
 from companion.domain.errors import InvalidInput
 
@@ -48,6 +48,7 @@ async def run_bench(args: argparse.Namespace, settings: Settings, out: TextIO) -
         try:
             report = await _run(args, container, clock)
         finally:
+            await aclose_clients(container)
             container.shutdown_resources()
     if args.json:
         out.write(json.dumps(report, indent=2) + "\n")

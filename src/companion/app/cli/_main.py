@@ -53,7 +53,7 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         from companion.app.cli._bench import run_bench
 
         return await run_bench(args, settings, sys.stdout)
-    from companion.app.container import build_container
+    from companion.app.container import aclose_clients, build_container
 
     user_id, _name = resolve_user_ref(args.user)
     container = build_container(settings)
@@ -79,6 +79,7 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         # Bounded: what is not done in time stays journalled for the next start.
         await worker.close(within=_SHUTDOWN_DRAIN_SECONDS)
+        await aclose_clients(container)
         result = container.shutdown_resources()
         if result is not None:
             await result
