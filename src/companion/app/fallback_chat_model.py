@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Callable
 
 import structlog
 
-from companion.domain.errors import ChatModelUnavailable
+from companion.domain.errors import ChatModelError, ChatModelUnavailable
 from companion.domain.models import ChatRequest, MemoryCandidate
 from companion.ports.chat_model import ChatModel
 
@@ -109,12 +109,19 @@ class FallbackChatModel(ChatModel):
             yield piece
 
     async def extract_memories(self, text: str) -> list[MemoryCandidate]:
-        """The primary's extraction, or the fallback's during an outage."""
+        """The primary's extraction; the fallback's during an outage or when it fails.
+
+        Unlike a reply, extraction never raises for a failing model: output that is not
+        the schema, or a request the model rejects, would otherwise be retried and leave
+        the turn pending forever. The pattern extractor keeps what it can instead.
+        """
         if self._try_primary():
             try:
                 found = await self._primary.extract_memories(text)
             except ChatModelUnavailable as exc:
                 self._failed(exc)
+            except ChatModelError as exc:
+                log.warning("extraction_fell_back_to_patterns", error=type(exc).__name__)
             else:
                 self._answered()
                 return found

@@ -112,10 +112,23 @@ async def test_an_auth_error_is_raised_not_hidden(
     with pytest.raises(ChatModelError, match="authentication failed"):
         await model.reply(ask("hi"))
     with pytest.raises(ChatModelError, match="authentication failed"):
-        await model.extract_memories("I live in Lahore")
-    with pytest.raises(ChatModelError, match="authentication failed"):
         [p async for p in model.stream_reply(ask("hi"))]
     assert not model.in_outage
+    # What the user said is still remembered: extraction falls back to the patterns.
+    found = await model.extract_memories("I live in Lahore")
+    assert [(c.key, c.value) for c in found] == [("location.home", "Lahore")]
+
+
+async def test_unusable_extraction_output_falls_back_to_the_patterns(
+    parts: tuple[ScriptedModel, Clock, FallbackChatModel],
+) -> None:
+    primary, _clock, model = parts
+    primary.error = ChatModelError("the chat model's extraction was not valid JSON")
+    found = await model.extract_memories("My favourite colour is green.")
+    assert [(c.key, c.value) for c in found] == [("favourite.colour", "green")]
+    assert not model.in_outage  # one bad answer is not an outage: the next call tries again
+    primary.error = None
+    assert [c.text for c in await model.extract_memories("anything")] == ["remote fact"]
 
 
 async def test_aclose_closes_the_primary(
