@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import structlog
 from dependency_injector import containers, providers
 from pydantic import SecretStr
 
@@ -48,6 +49,21 @@ DATABASE_FILE = "companion.db"
 
 def backend_choices(settings: Settings) -> dict[str, str]:
     """Which adapter serves each port, decided from settings alone."""
+    waiting = [
+        name
+        for name, configured in (
+            ("DATABASE_URL", settings.database.url is not None),
+            ("SUPABASE_URL", settings.supabase.url is not None),
+            ("REDIS_URL", settings.redis.active),
+        )
+        if configured
+    ]
+    if waiting:
+        # Their adapters are not in this release; say so rather than let the user believe
+        # their data goes where it does not.
+        structlog.get_logger(__name__).warning(
+            "backend_not_available_using_embedded_default", settings=waiting
+        )
     return {
         "store": settings.companion.store,
         "embedder": settings.companion.embedder,

@@ -91,3 +91,16 @@ async def test_without_an_endpoint_the_offline_model_answers(
     container = build_container(load_settings(companion={"data_dir": tmp_path}))
     assert isinstance(container.gateways.chat_model(), OfflineChatModel)
     await aclose_clients(container)
+
+
+def test_a_backend_not_in_this_release_is_reported_not_silently_replaced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import structlog.testing
+
+    monkeypatch.setenv("DATABASE_URL", "postgresql://app:pw@127.0.0.1:5432/db")
+    with structlog.testing.capture_logs() as logs:
+        build_container(load_settings(companion={"data_dir": tmp_path}))
+    (event,) = [e for e in logs if e["event"] == "backend_not_available_using_embedded_default"]
+    assert event["settings"] == ["DATABASE_URL"] and event["log_level"] == "warning"
+    assert "pw" not in str(event)
