@@ -19,6 +19,7 @@ from pydantic import (
     model_validator,
 )
 
+from companion.app.validation_errors import first_problem
 from companion.domain.errors import InvalidInput
 from companion.domain.models import Memory, MemoryCategory, MemoryRevision, MemorySource
 from companion.domain.validation import (
@@ -148,9 +149,8 @@ def parse_jsonl(lines: Iterable[str], *, target_user: UUID) -> list[Memory]:
         try:
             record = MemoryRecord.model_validate(raw)
         except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"]) or "record"
-            raise InvalidInput(f"line {number}: {where}: {first['msg']}") from None
+            where, problem = first_problem(exc, default="record")
+            raise InvalidInput(f"line {number}: {where}: {problem}") from None
         memories.append(_to_memory(record, target_user))
     return memories
 

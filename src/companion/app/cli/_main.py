@@ -18,6 +18,7 @@ from companion import __version__
 from companion.app.cli._parser import PROG, UsageError, build_parser
 from companion.app.logging import SecretRedactor, configure_logging
 from companion.app.settings import Settings, load_settings
+from companion.app.validation_errors import first_problem
 from companion.domain.errors import (
     AccessDenied,
     CompanionError,
@@ -42,10 +43,8 @@ def _settings(args: argparse.Namespace) -> Settings:
     try:
         return load_settings(companion=overrides) if overrides else load_settings()
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]).upper().replace(".", "_")
-        # pydantic messages may quote the input; report the field and the rule only.
-        raise ConfigurationError(f"setting {where}: {first['msg']}") from None
+        where, problem = first_problem(exc, default="settings", separator="_")
+        raise ConfigurationError(f"setting {where.upper()}: {problem}") from None
 
 
 async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from companion.app.services.memory_service import MemoryService, SaveResult
 from companion.app.services.profile_service import ProfileService
+from companion.app.validation_errors import first_problem
 from companion.domain.errors import InvalidInput
 from companion.domain.extraction import favourite_key, goal_key, likes_key
 from companion.domain.models import MemoryCandidate, MemoryCategory, MemorySource, UserProfile
@@ -52,9 +53,8 @@ class OnboardingData(BaseModel):
         try:
             return cls.model_validate(raw)
         except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"]) or "data"
-            raise InvalidInput(f"onboarding {where}: {first['msg']}") from None
+            where, problem = first_problem(exc, default="data")
+            raise InvalidInput(f"onboarding {where}: {problem}") from None
 
 
 def onboarding_candidates(data: OnboardingData) -> list[MemoryCandidate]:
