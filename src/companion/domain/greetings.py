@@ -39,6 +39,7 @@ _NUMBER_WORDS = [
     "twelve",
 ]
 _MAX_TOPICS = 3
+_MAX_THREADS = 2
 _QUOTE_LIMIT = 80
 
 
@@ -81,6 +82,7 @@ def summarize_session(
     user_turns = [t for t in turns if t.role is Role.USER]
     ranked = sorted(learned, key=lambda m: (-m.importance, m.created_at, str(m.id)))
     topics = tuple(describe_for_user(m) for m in ranked[:_MAX_TOPICS])
+    threads = tuple(open_threads) or _open_threads(ranked[_MAX_TOPICS:])
     if topics:
         summary = f"You told me that {join_phrases(topics)}."
         reference = f"Last time you told me that {join_phrases(topics)}."
@@ -100,9 +102,18 @@ def summarize_session(
         ended_at=ended_at,
         turn_count=len(turns),
         topics=topics,
-        open_threads=tuple(open_threads),
+        open_threads=threads,
         next_greeting=reference,
     )
+
+
+def _open_threads(memories: Sequence[Memory]) -> tuple[str, ...]:
+    """Plans and goals the user mentioned that the summary's topics leave out: what to
+    ask about next time ("you have an exam on Friday")."""
+    pending = [m for m in memories if (m.key or "").startswith(("plan.", "goal."))]
+    # Plans before goals: a dated plan goes stale, a goal can wait for another session.
+    pending.sort(key=lambda m: (not (m.key or "").startswith("plan."), m.created_at))
+    return tuple(describe_for_user(m) for m in pending[:_MAX_THREADS])
 
 
 def _quote(text: str) -> str:

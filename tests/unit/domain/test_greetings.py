@@ -97,3 +97,23 @@ def test_session_without_new_facts_quotes_the_last_thing_said() -> None:
     )
     greeting = compose_greeting(user_id=USER, profile=None, last_summary=summary, now=T)
     assert "rough day at work" in greeting.text
+
+
+def test_plans_left_out_of_the_topics_are_picked_up_next_time() -> None:
+    summary = summarize_session(
+        user_id=USER,
+        session_id=SESSION,
+        turns=[turn("I'm Ada, I live in Lahore, my sister is Zara, and I have an exam tomorrow")],
+        learned=[
+            learned("name", "Ada", "Name is Ada", 9),
+            learned("location.home", "Lahore", "Lives in Lahore", 8),
+            learned("family.sister.zara", "Zara", "Has a sister called Zara", 7),
+            learned("plan.exam_tomorrow", "exam tomorrow", "Has an exam tomorrow", 6),
+        ],
+        started_at=T,
+        ended_at=T,
+    )
+    assert summary.open_threads == ("you have an exam tomorrow",)
+    greeting = compose_greeting(user_id=USER, profile=None, last_summary=summary, now=T)
+    assert "You also mentioned you have an exam tomorrow." in greeting.text
+    assert "sister called Zara" in greeting.text  # the topics are still there
