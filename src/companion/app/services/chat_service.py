@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Sequence
 from uuid import UUID
 
@@ -26,6 +27,7 @@ from companion.ports.chat_model import ChatModel
 log = structlog.get_logger(__name__)
 
 _HISTORY_TURNS = 12
+_MEASURED_TURNS = 10_000
 # How long the end of a session may wait for its memory work before summarising what is
 # done; anything later is still saved, and the summary of the next session covers it.
 _END_DRAIN_SECONDS = 10.0
@@ -54,21 +56,25 @@ class ChatService:
         self._rag = rag
         self._model = chat_model
         self._worker = worker
-        self._history: dict[UUID, list[ChatMessage]] = {}
-        self.critical_path_ms: list[float] = []
+        self._history: dict[UUID, deque[ChatMessage]] = {}
+        # The latest turns' memory-related wait before the reply, for measurement; bounded
+        # so a long-running agent does not grow it forever.
+        self.critical_path_ms: deque[float] = deque(maxlen=_MEASURED_TURNS)
 
     async def start(self, user_id: UUID) -> Session:
         """Begin a session: make sure the user exists, and compose the greeting."""
         await self._users.mark_seen(user_id)
         session = await self._conversations.start(user_id)
         bind_session(user_id=str(user_id), session_id=str(session.session_id))
-        self._history[session.session_id] = [ChatMessage(Role.ASSISTANT, session.greeting.text)]
+        self._history[session.session_id] = deque(
+            [ChatMessage(Role.ASSISTANT, session.greeting.text)], maxlen=_HISTORY_TURNS
+        )
         return session
 
     async def turn(self, session: Session, text: str) -> str:
         """Answer one user utterance; what it tells us is remembered in the background."""
         said = validate_text(text, what="message", max_length=MAX_TURN_TEXT)
-        history = self._history.setdefault(session.session_id, [])
+        history = self._history.setdefault(session.session_id, deque(maxlen=_HISTORY_TURNS))
         started = time.perf_counter()
         await self._worker.drain()  # read your own writes: the last turn's memories are in
         journalled = await self._conversations.record(session, Role.USER, said)
@@ -80,7 +86,7 @@ class ChatService:
         self.critical_path_ms.append((time.perf_counter() - started) * 1000)
         history.append(ChatMessage(Role.USER, said))
         request = ChatRequest(
-            messages=tuple(history[-_HISTORY_TURNS:]),
+            messages=tuple(history),
             memories=tuple(s.memory for s in retrieved),
             profile=profile,
         )
