@@ -38,6 +38,7 @@ from companion.app.services import (
     OnboardingService,
     ProfileService,
     RAGService,
+    StatsService,
     UserService,
 )
 from companion.app.settings import Settings
@@ -228,6 +229,7 @@ class Services(containers.DeclarativeContainer):
         chat_model=gateways.chat_model,
         clock=gateways.clock,
     )
+    stats = providers.Factory(StatsService, memories=gateways.memory_store, cache=gateways.cache)
     chat = providers.Factory(
         ChatService,
         users=users,

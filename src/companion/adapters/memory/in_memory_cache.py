@@ -68,5 +68,17 @@ class InMemoryCache(Cache):
     async def delete(self, *keys: str) -> int:
         return sum(self._entries.pop(k, None) is not None for k in keys)
 
+    def stats(self) -> dict[str, object]:
+        """Counters since start: hits, misses, hit rate, entries held, evictions."""
+        lookups = self.hits + self.misses
+        return {
+            "backend": "memory",
+            "hits": self.hits,
+            "misses": self.misses,
+            "hit_rate": round(self.hits / lookups, 4) if lookups else None,
+            "entries": len(self._entries),
+            "evictions": self.evictions,
+        }
+
     async def close(self) -> None:
         self._entries.clear()

@@ -9,6 +9,7 @@ from companion.app.services.memory_worker import MemoryWorker
 from companion.app.services.onboarding_service import OnboardingData, OnboardingService
 from companion.app.services.profile_service import ProfileService
 from companion.app.services.rag_service import RAGService
+from companion.app.services.stats_service import StatsService, StatsSource
 from companion.app.services.user_service import UserService
 
 __all__ = [
@@ -24,5 +25,7 @@ __all__ = [
     "RAGService",
     "SaveResult",
     "Session",
+    "StatsService",
+    "StatsSource",
     "UserService",
 ]
