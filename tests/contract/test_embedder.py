@@ -2,20 +2,45 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from typing import Any
+
 import numpy as np
 import pytest
+from tests.conftest import OpenAIPeer, PeerReply
 
 from companion.adapters.local.local_embedder import LocalEmbedder
 from companion.adapters.memory import HashingEmbedder
+from companion.adapters.openai import OpenAIEmbedder
 from companion.domain.errors import InvalidInput
 from companion.ports.embedder import Embedder
 
 _LOCAL = LocalEmbedder()
 
 
-@pytest.fixture(params=["hashing", "local"])
-def embedder(request: pytest.FixtureRequest) -> Embedder:
-    return HashingEmbedder() if request.param == "hashing" else _LOCAL
+def _minilm_server(body: Any) -> PeerReply:
+    """An OpenAI-compatible embeddings server serving MiniLM, as llama.cpp or vLLM would."""
+    vectors = _LOCAL.embed_sync(body["input"])
+    data = [
+        {"object": "embedding", "index": i, "embedding": v.tolist()} for i, v in enumerate(vectors)
+    ]
+    return PeerReply(body={"object": "list", "data": data, "model": body["model"]})
+
+
+@pytest.fixture(params=["hashing", "local", "openai"])
+async def embedder(request: pytest.FixtureRequest) -> AsyncIterator[Embedder]:
+    if request.param == "hashing":
+        yield HashingEmbedder()
+    elif request.param == "local":
+        yield _LOCAL
+    else:
+        peer: OpenAIPeer = request.getfixturevalue("openai_peer")
+        peer.responder = _minilm_server
+        remote = OpenAIEmbedder(
+            model="all-minilm", dimensions=384, send_dimensions=False, base_url=peer.base_url
+        )
+        yield remote
+        await remote.aclose()
 
 
 async def test_vectors_are_unit_length_tagged_and_ordered(embedder: Embedder) -> None:

@@ -44,6 +44,7 @@ from companion.app.services import (
 from companion.app.settings import Settings
 from companion.domain.scoring import RankingWeights
 from companion.ports.chat_model import ChatModel
+from companion.ports.embedder import Embedder
 
 DATABASE_FILE = "companion.db"
 
@@ -103,6 +104,24 @@ def _openai_chat_model(
     return FallbackChatModel(primary, fallback)
 
 
+def _openai_embedder(openai: dict[str, Any], closers: list[Closer]) -> Embedder:
+    from companion.adapters.openai import OpenAIEmbedder
+
+    key = openai.get("api_key")
+    model = openai["embedding_model"]
+    embedder = OpenAIEmbedder(
+        model=model,
+        dimensions=openai["embedding_dimensions"],
+        # Only OpenAI's text-embedding-3 models take `dimensions`; other servers serve a
+        # model of a fixed size, which every response is checked against.
+        send_dimensions=model.startswith("text-embedding-3"),
+        api_key=key.get_secret_value() if isinstance(key, SecretStr) else key,
+        base_url=openai.get("base_url"),
+    )
+    closers.append(embedder.aclose)
+    return embedder
+
+
 async def aclose_clients(container: Container) -> None:
     """Close the network clients the container built (call at shutdown, before
     ``shutdown_resources``); safe to call when none were built, and twice."""
@@ -133,6 +152,8 @@ class Gateways(containers.DeclarativeContainer):
     config = providers.Configuration()
 
     clock = providers.Singleton(SystemClock)
+    # Async clients to close at shutdown (see aclose_clients).
+    closers: providers.Singleton[list[Closer]] = providers.Singleton(list)
 
     sqlite = providers.Resource(_sqlite_database, data_dir=config.paths.data_dir)
 
@@ -157,6 +178,7 @@ class Gateways(containers.DeclarativeContainer):
             LocalEmbedder, weights_dir=config.companion.embedding_weights_dir
         ),
         hashing=providers.Singleton(HashingEmbedder),
+        openai=providers.Singleton(_openai_embedder, openai=config.openai, closers=closers),
     )
     cache = providers.Selector(
         config.choices.cache,
@@ -166,8 +188,6 @@ class Gateways(containers.DeclarativeContainer):
             default_ttl_seconds=config.companion.cache_ttl_seconds,
         ),
     )
-    # Async clients to close at shutdown (see aclose_clients).
-    closers: providers.Singleton[list[Closer]] = providers.Singleton(list)
     offline_chat_model = providers.Singleton(OfflineChatModel)
     chat_model = providers.Selector(
         config.choices.chat,

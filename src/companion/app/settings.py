@@ -36,7 +36,7 @@ class CompanionSettings(BaseModel):
     data_dir: Path | None = None
     log_level: LogLevel = "WARNING"
     log_format: LogFormat = "auto"
-    embedder: Literal["local", "hashing"] = "local"
+    embedder: Literal["local", "hashing", "openai"] = "local"
     embedding_weights_dir: Path | None = None
     store: Literal["sqlite", "memory"] = "sqlite"
     cache_max_entries: int = Field(default=10_000, ge=1, le=10_000_000)
@@ -77,6 +77,10 @@ class OpenAISettings(BaseModel):
     api_key: SecretStr | None = None
     base_url: str | None = None
     model: str = "gpt-4o-mini"
+    # Used only with COMPANION_EMBEDDER=openai (see the README: switching embedders needs
+    # `memories reindex`, so a key alone never changes how memories are embedded).
+    embedding_model: str = "text-embedding-3-small"
+    embedding_dimensions: int = Field(default=1536, ge=1, le=16_000)
 
     _url = field_validator("base_url")(
         lambda v: _check_url(v, ("http", "https"), "OPENAI_BASE_URL")
@@ -181,6 +185,8 @@ class Settings(BaseSettings):
             raise ValueError("retrieval lexical and dense weights must not both be zero")
         if r.importance_weight + r.recency_weight >= 1:
             raise ValueError("retrieval importance and recency weights must sum to less than 1")
+        if self.companion.embedder == "openai" and not self.openai.configured:
+            raise ValueError("COMPANION_EMBEDDER=openai needs OPENAI_API_KEY or OPENAI_BASE_URL")
         return self
 
     def secret_values(self) -> list[str]:

@@ -18,6 +18,7 @@ Hierarchy::
     │   └── SchemaError              its schema is newer/unknown or a migration failed
     ├── EmbeddingError               the embedding model failed
     │   ├── ModelUnavailable         weights missing or unreadable (says how to get them)
+    │   ├── EmbeddingUnavailable     a remote embedding service cannot be reached now
     │   └── EmbeddingModelMismatch   vectors from two models mixed in one search
     ├── ChatModelError               the chat model failed
     │   └── ChatModelUnavailable     it cannot be reached now (the app falls back to offline)
@@ -74,6 +75,10 @@ class EmbeddingError(CompanionError):
 
 class ModelUnavailable(EmbeddingError):
     """The embedding model's weights are missing or unreadable."""
+
+
+class EmbeddingUnavailable(EmbeddingError):
+    """A remote embedding service cannot be reached now; the operation may be retried."""
 
 
 class EmbeddingModelMismatch(EmbeddingError):

@@ -6,11 +6,18 @@ import uuid
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
+from tests.conftest import OpenAIPeer
 
 from companion.adapters.local.offline_chat_model import OfflineChatModel
 from companion.adapters.memory import HashingEmbedder, InMemoryMemoryStore, InMemoryProfileStore
 from companion.adapters.sqlite.sqlite_memory_store import SqliteMemoryStore
-from companion.app.container import DATABASE_FILE, aclose_clients, build_container
+from companion.app.container import (
+    DATABASE_FILE,
+    aclose_clients,
+    backend_choices,
+    build_container,
+)
 from companion.app.fallback_chat_model import FallbackChatModel
 from companion.app.settings import load_settings
 
@@ -104,3 +111,22 @@ def test_a_backend_not_in_this_release_is_reported_not_silently_replaced(
     (event,) = [e for e in logs if e["event"] == "backend_not_available_using_embedded_default"]
     assert event["settings"] == ["DATABASE_URL"] and event["log_level"] == "warning"
     assert "pw" not in str(event)
+
+
+async def test_openai_embedder_is_chosen_only_when_asked_for(openai_peer: OpenAIPeer) -> None:
+    base = {"base_url": openai_peer.base_url, "embedding_model": "all-minilm"}
+    plain = build_container(load_settings(openai=base))
+    assert backend_choices(load_settings(openai=base))["embedder"] == "local"
+    await aclose_clients(plain)
+    settings = load_settings(
+        companion={"embedder": "openai"}, openai={**base, "embedding_dimensions": 3}
+    )
+    container = build_container(settings)
+    embedder = container.gateways.embedder()
+    assert embedder.model == "openai:all-minilm:3"
+    await aclose_clients(container)
+
+
+def test_openai_embedder_without_an_endpoint_is_a_settings_error() -> None:
+    with pytest.raises(ValidationError, match="COMPANION_EMBEDDER=openai needs OPENAI_API_KEY"):
+        load_settings(companion={"embedder": "openai"})

@@ -16,7 +16,13 @@ import structlog
 from pydantic import ValidationError
 
 from companion.adapters.openai import _prompts
-from companion.domain.errors import ChatModelError, ChatModelUnavailable, InvalidInput
+from companion.adapters.openai._errors import translate
+from companion.domain.errors import (
+    ChatModelError,
+    ChatModelUnavailable,
+    CompanionError,
+    InvalidInput,
+)
 from companion.domain.models import ChatRequest, MemoryCandidate
 from companion.domain.validation import validate_candidate
 from companion.ports.chat_model import ChatModel
@@ -184,20 +190,7 @@ def _rejects_json_schema(exc: openai.BadRequestError) -> bool:
     return "response_format" in said or "json_schema" in said
 
 
-def _translate(exc: openai.OpenAIError) -> ChatModelError:
-    """The domain error for an SDK error; never the SDK's message (it may echo the key)."""
-    if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
-        return ChatModelError(
-            f"chat model authentication failed: check OPENAI_API_KEY (HTTP {exc.status_code})"
-        )
-    if isinstance(exc, openai.APITimeoutError):
-        return ChatModelUnavailable("the chat model did not answer in time")
-    if isinstance(exc, openai.APIConnectionError):
-        return ChatModelUnavailable("the chat model cannot be reached")
-    if isinstance(exc, openai.RateLimitError):
-        return ChatModelUnavailable("the chat model is rate limiting requests (HTTP 429)")
-    if isinstance(exc, openai.APIStatusError):
-        if exc.status_code >= 500:
-            return ChatModelUnavailable(f"the chat model server failed (HTTP {exc.status_code})")
-        return ChatModelError(f"the chat model rejected the request (HTTP {exc.status_code})")
-    return ChatModelError(f"the chat model failed ({type(exc).__name__})")
+def _translate(exc: openai.OpenAIError) -> CompanionError:
+    return translate(
+        exc, what="chat model", failed=ChatModelError, unavailable=ChatModelUnavailable
+    )
