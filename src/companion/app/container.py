@@ -248,6 +248,8 @@ class Services(containers.DeclarativeContainer):
         profiles=profiles,
         chat_model=gateways.chat_model,
         clock=gateways.clock,
+        rag=rag,
+        known_memories=config.derived.known_memories,
     )
     stats = providers.Factory(StatsService, memories=gateways.memory_store, cache=gateways.cache)
     chat = providers.Factory(
@@ -277,6 +279,9 @@ def build_container(settings: Settings) -> Container:
     derived: dict[str, Any] = {
         "choices": backend_choices(settings),
         "paths": {"data_dir": str(settings.companion.resolved_data_dir())},
+        # A remote model reads the related stored memories when it extracts (see
+        # MemoryWorker); the offline pattern extractor does not need them.
+        "derived": {"known_memories": 8 if settings.openai.configured else 0},
     }
     container.config.from_dict(derived)
     return container

@@ -7,12 +7,12 @@ adapter packages are independent of each other; both arrive as ChatModel ports.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 
 import structlog
 
 from companion.domain.errors import ChatModelError, ChatModelUnavailable
-from companion.domain.models import ChatRequest, MemoryCandidate
+from companion.domain.models import ChatRequest, Memory, MemoryCandidate
 from companion.ports.chat_model import ChatModel
 
 __all__ = ["FallbackChatModel"]
@@ -108,7 +108,9 @@ class FallbackChatModel(ChatModel):
         async for piece in self._fallback.stream_reply(request):
             yield piece
 
-    async def extract_memories(self, text: str) -> list[MemoryCandidate]:
+    async def extract_memories(
+        self, text: str, known: Sequence[Memory] = ()
+    ) -> list[MemoryCandidate]:
         """The primary's extraction; the fallback's during an outage or when it fails.
 
         Unlike a reply, extraction never raises for a failing model: output that is not
@@ -117,7 +119,7 @@ class FallbackChatModel(ChatModel):
         """
         if self._try_primary():
             try:
-                found = await self._primary.extract_memories(text)
+                found = await self._primary.extract_memories(text, known)
             except ChatModelUnavailable as exc:
                 self._failed(exc)
             except ChatModelError as exc:
@@ -125,7 +127,7 @@ class FallbackChatModel(ChatModel):
             else:
                 self._answered()
                 return found
-        return await self._fallback.extract_memories(text)
+        return await self._fallback.extract_memories(text, known)
 
     async def aclose(self) -> None:
         """Close whichever of the two models holds a client."""

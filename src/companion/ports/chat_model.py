@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Protocol
 
-from companion.domain.models import ChatRequest, MemoryCandidate
+from companion.domain.models import ChatRequest, Memory, MemoryCandidate
 
 
 class ChatModel(Protocol):
@@ -28,6 +28,12 @@ class ChatModel(Protocol):
         """The reply as it is written, in pieces."""
         ...
 
-    async def extract_memories(self, text: str) -> list[MemoryCandidate]:
-        """Memories worth keeping from one user utterance (possibly none)."""
+    async def extract_memories(
+        self, text: str, known: Sequence[Memory] = ()
+    ) -> list[MemoryCandidate]:
+        """Memories worth keeping from one user utterance (possibly none).
+
+        ``known`` are stored memories related to the utterance: a model that reads them
+        reuses their keys for updates and corrections, and leaves out repetitions.
+        """
         ...

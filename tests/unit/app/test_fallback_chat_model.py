@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 import pytest
 from structlog.testing import capture_logs
@@ -10,7 +10,14 @@ from structlog.testing import capture_logs
 from companion.adapters.local.offline_chat_model import OfflineChatModel
 from companion.app.fallback_chat_model import FallbackChatModel
 from companion.domain.errors import ChatModelError, ChatModelUnavailable
-from companion.domain.models import ChatMessage, ChatRequest, MemoryCandidate, MemoryCategory, Role
+from companion.domain.models import (
+    ChatMessage,
+    ChatRequest,
+    Memory,
+    MemoryCandidate,
+    MemoryCategory,
+    Role,
+)
 
 
 class ScriptedModel:
@@ -20,6 +27,7 @@ class ScriptedModel:
         self.error: ChatModelError | None = None
         self.calls = 0
         self.closed = False
+        self.known: list[Memory] = []
 
     @property
     def name(self) -> str:
@@ -39,8 +47,11 @@ class ScriptedModel:
         yield "remote "
         yield "reply"
 
-    async def extract_memories(self, text: str) -> list[MemoryCandidate]:
+    async def extract_memories(
+        self, text: str, known: Sequence[Memory] = ()
+    ) -> list[MemoryCandidate]:
         self._maybe_fail()
+        self.known = list(known)
         return [MemoryCandidate(MemoryCategory.FACT, "remote fact")]
 
     async def aclose(self) -> None:

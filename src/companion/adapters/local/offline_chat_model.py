@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 from companion.domain.answering import acknowledge, answer_question
 from companion.domain.errors import InvalidInput
 from companion.domain.extraction import extract_candidates
-from companion.domain.models import ChatRequest, MemoryCandidate, Role, UserProfile
+from companion.domain.models import ChatRequest, Memory, MemoryCandidate, Role, UserProfile
 from companion.domain.questions import parse_question
 from companion.ports.chat_model import ChatModel
 
@@ -76,8 +76,14 @@ class OfflineChatModel(ChatModel):
         if start < len(text):
             yield text[start:]
 
-    async def extract_memories(self, text: str) -> list[MemoryCandidate]:
-        """Memories worth keeping from one user utterance (possibly none)."""
+    async def extract_memories(
+        self, text: str, known: Sequence[Memory] = ()
+    ) -> list[MemoryCandidate]:
+        """Memories worth keeping from one user utterance (possibly none).
+
+        ``known`` is not needed: the patterns key every memory by the slot it fills, and
+        reconciliation matches keys.
+        """
         return extract_candidates(text)
 
 

@@ -8,7 +8,7 @@ ChatModelUnavailable with messages that never carry the key or the server's repl
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import openai
@@ -23,7 +23,7 @@ from companion.domain.errors import (
     CompanionError,
     InvalidInput,
 )
-from companion.domain.models import ChatRequest, MemoryCandidate
+from companion.domain.models import ChatRequest, Memory, MemoryCandidate
 from companion.domain.validation import validate_candidate
 from companion.ports.chat_model import ChatModel
 
@@ -104,9 +104,15 @@ class OpenAIChatModel(ChatModel):
         finally:
             await stream.close()
 
-    async def extract_memories(self, text: str) -> list[MemoryCandidate]:
-        """Memories worth keeping from one user utterance, in one structured-output call."""
-        raw = await self._extraction(text)
+    async def extract_memories(
+        self, text: str, known: Sequence[Memory] = ()
+    ) -> list[MemoryCandidate]:
+        """Memories worth keeping from one user utterance, in one structured-output call.
+
+        ``known`` related stored memories go into the prompt as data, so the model reuses
+        their keys for updates and corrections instead of inventing new ones.
+        """
+        raw = await self._extraction(text, known)
         try:
             document = json.loads(raw)
         except json.JSONDecodeError:
@@ -137,22 +143,25 @@ class OpenAIChatModel(ChatModel):
             log.warning("extracted_memories_dropped", n=dropped, kept=len(found))
         return found
 
-    async def _extraction(self, text: str) -> str:
+    async def _extraction(self, text: str, known: Sequence[Memory]) -> str:
         if self._json_schema_supported:
             try:
-                return await self._extract_call(text, _prompts.JSON_SCHEMA_FORMAT)
+                return await self._extract_call(text, _prompts.JSON_SCHEMA_FORMAT, known)
             except openai.BadRequestError as exc:
                 if not _rejects_json_schema(exc):
                     raise _translate(exc) from None
                 self._json_schema_supported = False
                 log.info("json_schema_unsupported_using_json_object", model=self._model)
-        return await self._extract_call(text, _prompts.JSON_OBJECT_FORMAT)
+        return await self._extract_call(text, _prompts.JSON_OBJECT_FORMAT, known)
 
-    async def _extract_call(self, text: str, response_format: Any) -> str:
+    async def _extract_call(self, text: str, response_format: Any, known: Sequence[Memory]) -> str:
         schema_in_prompt = response_format["type"] != "json_schema"
         # Typed as Any: the SDK's TypedDict params add nothing over the schema tests.
         messages: Any = [
-            {"role": "system", "content": _prompts.extraction_prompt(with_schema=schema_in_prompt)},
+            {
+                "role": "system",
+                "content": _prompts.extraction_prompt(with_schema=schema_in_prompt, known=known),
+            },
             {"role": "user", "content": text},
         ]
         try:

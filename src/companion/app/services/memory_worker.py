@@ -18,7 +18,8 @@ import structlog
 
 from companion.app.services.memory_service import Change, MemoryService, SaveResult
 from companion.app.services.profile_service import ProfileService
-from companion.domain.errors import ChatModelError, StoreError
+from companion.app.services.rag_service import RAGService
+from companion.domain.errors import ChatModelError, InvalidInput, StoreError
 from companion.domain.models import ConversationTurn, Memory
 from companion.ports.chat_model import ChatModel
 from companion.ports.clock import Clock
@@ -40,6 +41,8 @@ class MemoryWorker:
         chat_model: ChatModel,
         clock: Clock,
         *,
+        rag: RAGService | None = None,
+        known_memories: int = 0,
         attempts: int = 4,
         backoff_seconds: float = 0.05,
     ) -> None:
@@ -48,6 +51,11 @@ class MemoryWorker:
         self._profiles = profiles
         self._model = chat_model
         self._clock = clock
+        # How many related stored memories the extracting model sees (0: none). A model
+        # that reads them keys updates to the memory they replace; the pattern extractor
+        # keys by slot already, so the container sets this only for a remote model.
+        self._rag = rag
+        self._known = known_memories if rag is not None else 0
         self._attempts = max(attempts, 1)
         self._backoff = backoff_seconds
         self._queue: asyncio.Queue[ConversationTurn] | None = None
@@ -59,9 +67,14 @@ class MemoryWorker:
     async def process(self, turn: ConversationTurn) -> list[SaveResult]:
         """Do the memory work of one turn, then mark it processed in the journal.
 
-        At most one model call: extraction (with reconciliation done locally).
+        At most one model call: extraction, which sees the related stored memories;
+        reconciliation is then done locally.
         """
-        candidates = await self._model.extract_memories(turn.text)
+        known = await self._related(turn)
+        if known:
+            candidates = await self._model.extract_memories(turn.text, known)
+        else:
+            candidates = await self._model.extract_memories(turn.text)
         results: list[SaveResult] = []
         if candidates:
             results = await self._memories.remember(
@@ -75,6 +88,17 @@ class MemoryWorker:
         await self._conversations.mark_processed(turn.user_id, turn.id, self._clock.now())
         self.processed += 1
         return results
+
+    async def _related(self, turn: ConversationTurn) -> list[Memory]:
+        if not self._known or self._rag is None:
+            return []
+        try:
+            found = await self._rag.retrieve(
+                turn.user_id, turn.text, limit=self._known, record_access=False
+            )
+        except InvalidInput:  # e.g. longer than a search query may be: extract without
+            return []
+        return [scored.memory for scored in found]
 
     async def _position(self, turn: ConversationTurn) -> int:
         turns = await self._conversations.turns(turn.user_id, turn.session_id)
