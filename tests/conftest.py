@@ -186,6 +186,13 @@ def _peer_handler(peer: OpenAIPeer) -> type[BaseHTTPRequestHandler]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
+        def do_GET(self) -> None:
+            peer.requests.append(
+                PeerRequest("GET", self.path, {k.lower(): v for k, v in self.headers.items()}, None)
+            )
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                self._answer(peer.next_reply(None))
+
         def do_POST(self) -> None:
             raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             body = json.loads(raw) if raw else None

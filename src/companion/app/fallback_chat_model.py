@@ -129,6 +129,14 @@ class FallbackChatModel(ChatModel):
                 return found
         return await self._fallback.extract_memories(text, known)
 
+    async def ping(self) -> str:
+        """The primary's health check (the fallback is in-process and always answers)."""
+        ping = getattr(self._primary, "ping", None)
+        if ping is None:
+            return f"{self._primary.name} has no health check"
+        said: str = await ping()
+        return said
+
     async def aclose(self) -> None:
         """Close whichever of the two models holds a client."""
         for model in (self._primary, self._fallback):

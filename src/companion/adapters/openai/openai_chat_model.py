@@ -70,6 +70,17 @@ class OpenAIChatModel(ChatModel):
         """The model's name, for logs and stats."""
         return f"openai:{self._model}"
 
+    async def ping(self) -> str:
+        """Check the server answers and accepts the key (lists its models; no tokens)."""
+        try:
+            page = await self._client.models.list()
+        except openai.OpenAIError as exc:
+            raise _translate(exc) from None
+        served = [m.id for m in page.data]
+        if served and self._model not in served:
+            return f"reachable, but it does not list {self._model!r} ({len(served)} models)"
+        return "reachable, key accepted"
+
     async def aclose(self) -> None:
         """Close the HTTP client (its connection pool)."""
         await self._client.close()
