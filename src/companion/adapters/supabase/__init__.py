@@ -1,4 +1,19 @@
 """Supabase adapters (supabase-py async client).
 
-Stores over PostgREST, with the service-role key (backend only).
+Stores over PostgREST, with the service-role key (backend only). They share one
+:class:`SupabaseClient`; the schema is the PostgreSQL adapter's migrations.
 """
+
+from __future__ import annotations
+
+from companion.adapters.supabase.client import SupabaseClient
+from companion.adapters.supabase.supabase_conversation_store import SupabaseConversationStore
+from companion.adapters.supabase.supabase_memory_store import SupabaseMemoryStore
+from companion.adapters.supabase.supabase_profile_store import SupabaseProfileStore
+
+__all__ = [
+    "SupabaseClient",
+    "SupabaseConversationStore",
+    "SupabaseMemoryStore",
+    "SupabaseProfileStore",
+]

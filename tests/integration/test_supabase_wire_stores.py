@@ -1,0 +1,341 @@
+"""SupabaseProfileStore and SupabaseConversationStore on the wire (respx as the project)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
+from datetime import timedelta
+
+import httpx
+import pytest
+import respx
+from tests.integration._supabase_wire import (
+    ADA,
+    BOB,
+    KEY,
+    REST,
+    T0,
+    URL,
+    assert_service_role,
+    body,
+    error_body,
+    params,
+    prefer,
+)
+
+from companion.adapters.supabase import (
+    SupabaseClient,
+    SupabaseConversationStore,
+    SupabaseProfileStore,
+)
+from companion.domain.errors import Conflict, InvalidInput
+from companion.domain.models import ConversationSummary, ConversationTurn, Role, UserProfile
+
+PROFILE = UserProfile(
+    user_id=ADA,
+    created_at=T0,
+    updated_at=T0 + timedelta(days=1),
+    name="Ada",
+    display_name="Ada L.",
+    interests=("hiking", "chess"),
+    goals=("learn Spanish",),
+    preferences={"favourite.colour": "green"},
+    language="en",
+    notes="Prefers short answers",
+    last_seen_at=T0 + timedelta(days=1, microseconds=500000),
+    participants=("Caroline", "José"),
+)
+PROFILE_ROW = {
+    "user_id": str(ADA),
+    "name": "Ada",
+    "display_name": "Ada L.",
+    "interests": ["hiking", "chess"],
+    "goals": ["learn Spanish"],
+    "preferences": {"favourite.colour": "green"},
+    "language": "en",
+    "notes": "Prefers short answers",
+    "participants": ["Caroline", "José"],
+    "created_at": "2026-03-01T12:00:00+00:00",
+    "updated_at": "2026-03-02T12:00:00+00:00",
+    "last_seen_at": "2026-03-02T12:00:00.5+00:00",  # PostgreSQL drops trailing zeros
+}
+SESSION = uuid.UUID("5e55105e-0000-4000-8000-000000000001")
+TURN_COLUMNS = "id,user_id,session_id,role,text,created_at"
+SUMMARY_COLUMNS = (
+    "id,user_id,session_id,summary,topics,open_threads,started_at,ended_at,turn_count,next_greeting"
+)
+
+
+def turn(minute: int, role: Role = Role.USER, user: uuid.UUID = ADA) -> ConversationTurn:
+    return ConversationTurn(
+        id=uuid.uuid4(),
+        user_id=user,
+        session_id=SESSION,
+        role=role,
+        text=f"turn {minute}",
+        created_at=T0 + timedelta(minutes=minute),
+    )
+
+
+def turn_row(t: ConversationTurn) -> dict[str, object]:
+    minute = int((t.created_at - T0) / timedelta(minutes=1))
+    return {
+        "id": str(t.id),
+        "user_id": str(t.user_id),
+        "session_id": str(t.session_id),
+        "role": t.role.value,
+        "text": t.text,
+        "created_at": f"2026-03-01T12:{minute:02d}:00+00:00",
+    }
+
+
+SUMMARY = ConversationSummary(
+    id=uuid.UUID("50aa0000-0000-4000-8000-000000000001"),
+    user_id=ADA,
+    session_id=SESSION,
+    summary="Talked about Biscuit",
+    started_at=T0,
+    ended_at=T0 + timedelta(hours=1),
+    turn_count=4,
+    topics=("your dog Biscuit",),
+    open_threads=("the exam on Friday",),
+    next_greeting="Last time you told me about Biscuit.",
+)
+SUMMARY_ROW = {
+    "id": str(SUMMARY.id),
+    "user_id": str(ADA),
+    "session_id": str(SESSION),
+    "summary": "Talked about Biscuit",
+    "topics": ["your dog Biscuit"],
+    "open_threads": ["the exam on Friday"],
+    "started_at": "2026-03-01T12:00:00+00:00",
+    "ended_at": "2026-03-01T13:00:00+00:00",
+    "turn_count": 4,
+    "next_greeting": "Last time you told me about Biscuit.",
+}
+DUPLICATE = error_body("23505", "duplicate key value violates unique constraint")
+
+
+@pytest.fixture
+def api() -> Iterator[respx.MockRouter]:
+    with respx.mock(base_url=REST, assert_all_called=False) as router:
+        yield router
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[SupabaseClient]:
+    shared = SupabaseClient(URL, KEY, retry=False)
+    yield shared
+    await shared.aclose()
+
+
+@pytest.fixture
+def profiles(client: SupabaseClient) -> SupabaseProfileStore:
+    return SupabaseProfileStore(client)
+
+
+@pytest.fixture
+def conversations(client: SupabaseClient) -> SupabaseConversationStore:
+    return SupabaseConversationStore(client)
+
+
+# --- profiles ---------------------------------------------------------------------------
+
+
+async def test_profile_get_decodes_the_row(
+    api: respx.MockRouter, profiles: SupabaseProfileStore
+) -> None:
+    route = api.get("/companion_profiles").respond(200, json=[PROFILE_ROW])
+    got = await profiles.get(ADA)
+    assert got == PROFILE
+    assert got is not None and dict(got.preferences) == {"favourite.colour": "green"}
+    (call,) = route.calls
+    assert_service_role(call.request)
+    assert params(call.request) == {
+        "select": "user_id,name,display_name,interests,goals,preferences,language,notes,"
+        "participants,created_at,updated_at,last_seen_at",
+        "user_id": f"eq.{ADA}",
+    }
+
+
+async def test_a_missing_profile_is_none(
+    api: respx.MockRouter, profiles: SupabaseProfileStore
+) -> None:
+    api.get("/companion_profiles").respond(200, json=[])
+    assert await profiles.get(BOB) is None
+
+
+async def test_profile_save_is_one_upsert_on_user_id(
+    api: respx.MockRouter, profiles: SupabaseProfileStore
+) -> None:
+    route = api.post("/companion_profiles").respond(201)
+    await profiles.save(PROFILE)
+    (call,) = route.calls
+    assert_service_role(call.request)
+    assert params(call.request) == {"on_conflict": "user_id"}
+    assert prefer(call.request) == {"return=minimal", "resolution=merge-duplicates"}
+    assert body(call.request) == {**PROFILE_ROW, "last_seen_at": "2026-03-02T12:00:00.500000+00:00"}
+
+
+async def test_profile_delete_says_whether_it_existed(
+    api: respx.MockRouter, profiles: SupabaseProfileStore
+) -> None:
+    route = api.delete("/companion_profiles")
+    route.side_effect = [
+        httpx.Response(200, json=[{"user_id": str(ADA)}]),
+        httpx.Response(200, json=[]),
+    ]
+    assert await profiles.delete(ADA) is True
+    assert await profiles.delete(ADA) is False
+    assert params(route.calls[0].request) == {"user_id": f"eq.{ADA}", "select": "user_id"}
+
+
+async def test_a_bare_string_list_is_rejected_before_sending(
+    api: respx.MockRouter, profiles: SupabaseProfileStore
+) -> None:
+    with pytest.raises(InvalidInput, match="participants"):
+        await profiles.save(replace(PROFILE, participants="Melanie"))  # type: ignore[arg-type]
+    assert not api.calls
+
+
+# --- turns ------------------------------------------------------------------------------
+
+
+async def test_append_turn_inserts_one_row_and_a_reused_id_is_a_conflict(
+    api: respx.MockRouter, conversations: SupabaseConversationStore
+) -> None:
+    said = turn(3)
+    route = api.post("/companion_turns")
+    route.side_effect = [httpx.Response(201), httpx.Response(409, json=DUPLICATE)]
+    await conversations.append_turn(said)
+    (call,) = route.calls
+    assert_service_role(call.request)
+    assert prefer(call.request) == {"return=minimal"}
+    # seq (identity) and processed_at (NULL: pending) are the database's.
+    assert body(call.request) == turn_row(said)
+    with pytest.raises(Conflict):
+        await conversations.append_turn(said)
+
+
+async def test_turns_of_a_session_are_oldest_first(
+    api: respx.MockRouter, conversations: SupabaseConversationStore
+) -> None:
+    said = [turn(0), turn(1, Role.ASSISTANT)]
+    route = api.get("/companion_turns").respond(200, json=[turn_row(t) for t in said])
+    assert await conversations.turns(ADA, SESSION) == said
+    assert params(route.calls.last.request) == {
+        "select": TURN_COLUMNS,
+        "user_id": f"eq.{ADA}",
+        "session_id": f"eq.{SESSION}",
+        "order": "seq.asc",
+        "limit": "1000",
+        "offset": "0",
+    }
+
+
+async def test_recent_turns_take_the_last_and_return_them_oldest_first(
+    api: respx.MockRouter, conversations: SupabaseConversationStore
+) -> None:
+    said = [turn(4), turn(5, Role.ASSISTANT)]
+    route = api.get("/companion_turns").respond(200, json=[turn_row(t) for t in reversed(said)])
+    assert await conversations.recent_turns(ADA, 2) == said
+    assert params(route.calls.last.request) == {
+        "select": TURN_COLUMNS,
+        "user_id": f"eq.{ADA}",
+        "order": "seq.desc",
+        "limit": "2",
+        "offset": "0",
+    }
+    assert await conversations.recent_turns(ADA, 0) == []
+    assert route.call_count == 1
+
+
+async def test_the_journal_reads_pending_user_turns_of_every_user(
+    api: respx.MockRouter, conversations: SupabaseConversationStore
+) -> None:
+    pending = [turn(0), turn(2, user=BOB)]
+    route = api.get("/companion_turns").respond(200, json=[turn_row(t) for t in pending])
+    assert await conversations.pending_turns(10) == pending
+    assert params(route.calls.last.request) == {
+        "select": TURN_COLUMNS,
+        "processed_at": "is.null",
+        "role": "eq.user",
+        "order": "seq.asc",
+        "limit": "10",
+        "offset": "0",
+    }
+
+
+async def test_mark_processed_patches_only_a_pending_turn_of_this_user(
+    api: respx.MockRouter, conversations: SupabaseConversationStore
+) -> None:
+    said = turn(0)
+    route = api.patch("/companion_turns").respond(204)
+    await conversations.mark_processed(ADA, said.id, T0 + timedelta(seconds=1))
+    (call,) = route.calls
+    assert_service_role(call.request)
+    assert params(call.request) == {
+        "id": f"eq.{said.id}",
+        "user_id": f"eq.{ADA}",
+        "processed_at": "is.null",  # idempotent: the first time stays
+    }
+    assert prefer(call.request) == {"return=minimal"}
+    assert body(call.request) == {"processed_at": "2026-03-01T12:00:01+00:00"}
+
+
+# --- summaries --------------------------------------------------------------------------
+
+
+async def test_a_first_summary_is_one_insert(
+    api: respx.MockRouter, conversations: SupabaseConversationStore
+) -> None:
+    route = api.post("/companion_summaries").respond(201)
+    await conversations.save_summary(SUMMARY)
+    (call,) = route.calls
+    assert_service_role(call.request)
+    assert params(call.request) == {}
+    assert body(call.request) == SUMMARY_ROW
+
+
+async def test_saving_a_sessions_summary_again_replaces_it_for_the_same_user(
+    api: respx.MockRouter, conversations: SupabaseConversationStore
+) -> None:
+    insert = api.post("/companion_summaries").respond(409, json=DUPLICATE)
+    patch = api.patch("/companion_summaries").respond(200, json=[{"id": str(SUMMARY.id)}])
+    await conversations.save_summary(SUMMARY)
+    assert insert.call_count == 1
+    (call,) = patch.calls
+    assert params(call.request) == {
+        "session_id": f"eq.{SESSION}",
+        "user_id": f"eq.{ADA}",
+        "select": "id",
+    }
+    assert body(call.request) == SUMMARY_ROW
+
+
+async def test_another_users_session_cannot_change_hands(
+    api: respx.MockRouter, conversations: SupabaseConversationStore
+) -> None:
+    api.post("/companion_summaries").respond(409, json=DUPLICATE)
+    api.patch("/companion_summaries").respond(200, json=[])  # no row of Bob's in this session
+    with pytest.raises(Conflict, match="another user"):
+        await conversations.save_summary(replace(SUMMARY, user_id=BOB))
+
+
+async def test_summaries_are_newest_first(
+    api: respx.MockRouter, conversations: SupabaseConversationStore
+) -> None:
+    route = api.get("/companion_summaries").respond(200, json=[SUMMARY_ROW])
+    assert await conversations.latest_summary(ADA) == SUMMARY
+    assert params(route.calls.last.request) == {
+        "select": SUMMARY_COLUMNS,
+        "user_id": f"eq.{ADA}",
+        "order": "ended_at.desc,session_id.desc",
+        "limit": "1",
+        "offset": "0",
+    }
+    route.respond(200, json=[])
+    assert await conversations.latest_summary(BOB) is None
+    with pytest.raises(InvalidInput):
+        await conversations.summaries(ADA, "3")  # type: ignore[arg-type]
