@@ -5,15 +5,24 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
+from tests.servers.uplift import KEY, running
 
 from companion.adapters.memory import InMemorySpeechSynthesizer
+from companion.adapters.uplift import UpliftSpeechSynthesizer
 from companion.domain.errors import InvalidInput
 from companion.ports.speech_synthesizer import SpeechSynthesizer
 
 
-@pytest.fixture(params=["memory"])
-def synthesizer(request: pytest.FixtureRequest) -> SpeechSynthesizer:
-    return InMemorySpeechSynthesizer(sample_rate=22050)
+@pytest.fixture(params=["memory", "uplift"])
+async def synthesizer(request: pytest.FixtureRequest) -> AsyncIterator[SpeechSynthesizer]:
+    if request.param == "memory":
+        yield InMemorySpeechSynthesizer(sample_rate=22050)
+        return
+    # Uplift against a local python-socketio peer speaking its protocol.
+    async with running() as peer:
+        uplift = UpliftSpeechSynthesizer(KEY, base_url=peer.base_url)
+        yield uplift
+        await uplift.aclose()
 
 
 async def collect(chunks: AsyncIterator[bytes]) -> bytes:

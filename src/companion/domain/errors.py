@@ -23,7 +23,13 @@ Hierarchy::
     ├── ChatModelError               the chat model failed
     │   └── ChatModelUnavailable     it cannot be reached now (the app falls back to offline)
     ├── CacheError                   the cache backend failed
-    └── SpeechError                  speech synthesis failed
+    │   └── CacheUnavailable         it cannot be reached now (the app uses the in-process cache)
+    └── SpeechError                  speech synthesis failed (``code``: the service's error code)
+        ├── SpeechUnavailable        the service cannot be reached, timed out or dropped (retry)
+        ├── SpeechAuthError          the service refused the API key (do not retry)
+        ├── SpeechRateLimited        too many requests now (retry after a backoff)
+        ├── SpeechRequestRejected    this request is invalid: text, voice, format (do not retry)
+        └── SpeechSynthesisFailed    the service failed on this text (a retry may succeed)
 """
 
 from __future__ import annotations
@@ -97,5 +103,33 @@ class CacheError(CompanionError):
     """The cache backend failed."""
 
 
+class CacheUnavailable(CacheError):
+    """The cache backend cannot be reached now (or timed out); reads fall back, nothing is lost."""
+
+
 class SpeechError(CompanionError):
-    """Speech synthesis failed."""
+    """Speech synthesis failed; ``code`` is the service's error code when it sent one."""
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class SpeechUnavailable(SpeechError):
+    """The speech service cannot be reached, timed out, or dropped the connection mid-way."""
+
+
+class SpeechAuthError(SpeechError):
+    """The speech service refused the API key; retrying with the same key cannot help."""
+
+
+class SpeechRateLimited(SpeechError):
+    """The speech service is rate-limiting this key; retry after a backoff."""
+
+
+class SpeechRequestRejected(SpeechError):
+    """The speech service refused this request (too long, duplicate id, unknown voice)."""
+
+
+class SpeechSynthesisFailed(SpeechError):
+    """The speech service failed to synthesize this text; a retry may succeed."""
