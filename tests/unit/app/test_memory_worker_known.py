@@ -9,7 +9,7 @@ from datetime import timedelta
 from tests.unit.app.test_memory_service import make_kit
 
 from companion.adapters.local.offline_chat_model import OfflineChatModel
-from companion.adapters.memory import InMemoryConversationStore, InMemoryProfileStore
+from companion.adapters.memory import InMemoryCache, InMemoryConversationStore, InMemoryProfileStore
 from companion.app.services import MemoryWorker, ProfileService, UserService
 from companion.domain.extraction import extract_candidates
 from companion.domain.models import ConversationTurn, Memory, MemoryCandidate, MemoryCategory, Role
@@ -40,7 +40,9 @@ async def test_a_correction_replaces_the_memory_the_model_was_shown() -> None:
     (stored,) = await kit.store.list(ADA)
     conversations = InMemoryConversationStore()
     profiles = ProfileService(
-        InMemoryProfileStore(), UserService(InMemoryProfileStore(), kit.clock), kit.clock
+        InMemoryProfileStore(),
+        UserService(InMemoryProfileStore(), kit.clock, InMemoryCache()),
+        kit.clock,
     )
     model = ReadingModel()
     worker = MemoryWorker(
@@ -70,7 +72,9 @@ async def test_without_known_memories_the_model_is_called_as_before() -> None:
     kit = make_kit()
     conversations = InMemoryConversationStore()
     profiles = ProfileService(
-        InMemoryProfileStore(), UserService(InMemoryProfileStore(), kit.clock), kit.clock
+        InMemoryProfileStore(),
+        UserService(InMemoryProfileStore(), kit.clock, InMemoryCache()),
+        kit.clock,
     )
     model = ReadingModel()
     worker = MemoryWorker(conversations, kit.memories, profiles, model, kit.clock)

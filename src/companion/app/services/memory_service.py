@@ -13,6 +13,13 @@ from uuid import UUID
 
 import structlog
 
+from companion.app.services.cache_aside import (
+    MEMORIES,
+    RECENT_MEMORIES,
+    RECENT_MEMORIES_TTL_SECONDS,
+    CacheAside,
+    recent_memories_key,
+)
 from companion.app.services.rag_service import RAGService, participants_of
 from companion.domain.errors import InvalidInput, NotFound
 from companion.domain.models import (
@@ -28,6 +35,7 @@ from companion.domain.query import mask_names
 from companion.domain.reconcile import Action, is_restatement, reconcile
 from companion.domain.text import normalize
 from companion.domain.validation import MAX_KEY, require_aware, validate_candidate, validate_text
+from companion.ports.cache import Cache
 from companion.ports.clock import Clock
 from companion.ports.embedder import Embedder
 from companion.ports.memory_store import MemoryStore
@@ -66,7 +74,11 @@ def dedupe_key(candidate: MemoryCandidate) -> str:
 
 
 class MemoryService:
-    """Owns a user's long-term memories."""
+    """Owns a user's long-term memories.
+
+    The first page of a user's list is cached (``cache``, by default the RAG service's);
+    every write to the user's memories drops it.
+    """
 
     def __init__(
         self,
@@ -75,18 +87,24 @@ class MemoryService:
         profiles: ProfileStore,
         rag: RAGService,
         clock: Clock,
+        cache: Cache | None = None,
     ) -> None:
         self._store = store
         self._embedder = embedder
         self._profiles = profiles
         self._rag = rag
         self._clock = clock
+        self._cached = CacheAside(rag.cache if cache is None else cache)
+
+    async def _changed(self, user_id: UUID) -> None:
+        """After a write to this user's memories: the cached list no longer holds."""
+        await self._cached.invalidate(recent_memories_key(user_id))
 
     async def _embed(self, user_id: UUID, texts: Sequence[str]) -> builtins.list[Embedding]:
         """Embed memory texts the way queries are embedded: participants' names masked."""
         if not texts:
             return []
-        participants = await participants_of(self._profiles, user_id)
+        participants = await participants_of(self._profiles, user_id, self._cached.cache)
         return await self._embedder.embed([mask_names(t, participants) for t in texts])
 
     async def remember(
@@ -124,14 +142,23 @@ class MemoryService:
         embeddings = iter(await self._embed(user_id, [c.text for c in stated]))
         results: list[SaveResult] = []
         where = (thread, position)
-        for key, candidate in unique.items():
-            if candidate.forget:
-                results.extend(await self._forget_slot(user_id, key, candidate, when))
-            else:
-                embedding = next(embeddings)  # in the order of ``stated``
-                results.append(
-                    await self._save_one(user_id, key, candidate, embedding, source, where, when)
-                )
+        completed = False
+        try:
+            for key, candidate in unique.items():
+                if candidate.forget:
+                    results.extend(await self._forget_slot(user_id, key, candidate, when))
+                else:
+                    embedding = next(embeddings)  # in the order of ``stated``
+                    results.append(
+                        await self._save_one(
+                            user_id, key, candidate, embedding, source, where, when
+                        )
+                    )
+            completed = True
+        finally:
+            # Also when a write failed half-way: the ones before it are stored.
+            if not completed or any(r.change is not Change.UNCHANGED for r in results):
+                await self._changed(user_id)
         changed = [r for r in results if r.change is not Change.UNCHANGED]
         if changed:
             log.info(
@@ -248,8 +275,19 @@ class MemoryService:
         category: MemoryCategory | None = None,
         limit: int | None = None,
     ) -> builtins.list[Memory]:
-        """This user's memories, most recently updated first."""
-        return await self._store.list(user_id, category=category, limit=limit)
+        """This user's memories, most recently updated first.
+
+        The most recent ones (no category, ``limit`` up to 50) come from the cache.
+        """
+        if category is not None or limit is None or not 0 < limit <= RECENT_MEMORIES:
+            return await self._store.list(user_id, category=category, limit=limit)
+        recent = await self._cached.read(
+            recent_memories_key(user_id),
+            lambda: self._store.list(user_id, limit=RECENT_MEMORIES),
+            MEMORIES,
+            RECENT_MEMORIES_TTL_SECONDS,
+        )
+        return recent[:limit]
 
     async def get(self, user_id: UUID, memory_id: UUID) -> Memory:
         """One memory of this user; NotFound otherwise."""
@@ -262,6 +300,7 @@ class MemoryService:
         """Delete one memory of this user and return what was forgotten."""
         memory = await self.get(user_id, memory_id)
         await self._store.delete(user_id, memory_id)
+        await self._changed(user_id)
         log.info("memory_forgotten", category=memory.category.value)
         return memory
 
@@ -281,32 +320,43 @@ class MemoryService:
             raise InvalidInput("every imported memory must belong to the target user")
         embeddings = await self._embed(user_id, [m.text for m in batch])
         added = updated = skipped = 0
-        for memory, embedding in zip(batch, embeddings, strict=True):
-            if await self._store.get(user_id, memory.id) is not None:
-                skipped += 1
-                continue
-            existing = (
-                None if memory.key is None else await self._store.find_by_key(user_id, memory.key)
-            )
-            if existing is None:
-                await self._store.add(memory, embedding)
-                added += 1
-            elif memory.updated_at > existing.updated_at:
-                await self._store.update(replace(memory, id=existing.id), embedding)
-                updated += 1
-            else:
-                skipped += 1
+        completed = False
+        try:
+            for memory, embedding in zip(batch, embeddings, strict=True):
+                if await self._store.get(user_id, memory.id) is not None:
+                    skipped += 1
+                    continue
+                existing = (
+                    None
+                    if memory.key is None
+                    else await self._store.find_by_key(user_id, memory.key)
+                )
+                if existing is None:
+                    await self._store.add(memory, embedding)
+                    added += 1
+                elif memory.updated_at > existing.updated_at:
+                    await self._store.update(replace(memory, id=existing.id), embedding)
+                    updated += 1
+                else:
+                    skipped += 1
+            completed = True
+        finally:
+            if not completed or added or updated:
+                await self._changed(user_id)
         log.info("memories_imported", added=added, updated=updated, skipped=skipped)
         return ImportReport(added=added, updated=updated, skipped=skipped)
 
     async def reindex(self, user_id: UUID) -> int:
         """Re-embed every memory of this user with the current embedder; returns how many."""
         memories = await self._store.list(user_id)
-        for start in range(0, len(memories), _REINDEX_BATCH):
-            chunk = memories[start : start + _REINDEX_BATCH]
-            embeddings = await self._embed(user_id, [m.text for m in chunk])
-            for memory, embedding in zip(chunk, embeddings, strict=True):
-                await self._store.set_embedding(user_id, memory.id, embedding)
+        try:
+            for start in range(0, len(memories), _REINDEX_BATCH):
+                chunk = memories[start : start + _REINDEX_BATCH]
+                embeddings = await self._embed(user_id, [m.text for m in chunk])
+                for memory, embedding in zip(chunk, embeddings, strict=True):
+                    await self._store.set_embedding(user_id, memory.id, embedding)
+        finally:
+            await self._changed(user_id)
         log.info("memories_reindexed", n=len(memories), model=self._embedder.model)
         return len(memories)
 

@@ -63,7 +63,11 @@ def unmerge_memories(profile: UserProfile, memories: Iterable[Memory]) -> UserPr
 
 
 class ProfileService:
-    """Owns user profiles."""
+    """Owns user profiles.
+
+    Every write goes through :meth:`UserService.save`, which keeps the cached profile in
+    step with the store.
+    """
 
     def __init__(self, profiles: ProfileStore, users: UserService, clock: Clock) -> None:
         self._profiles = profiles
@@ -81,7 +85,7 @@ class ProfileService:
         if merged == profile and dict(merged.preferences) == dict(profile.preferences):
             return profile
         merged = replace(merged, updated_at=self._clock.now())
-        await self._profiles.save(merged)
+        await self._users.save(merged)
         log.info("profile_updated")
         return merged
 
@@ -92,7 +96,7 @@ class ProfileService:
         if cleaned == profile and dict(cleaned.preferences) == dict(profile.preferences):
             return profile
         cleaned = replace(cleaned, updated_at=self._clock.now())
-        await self._profiles.save(cleaned)
+        await self._users.save(cleaned)
         log.info("profile_updated", reason="forget")
         return cleaned
 
@@ -108,7 +112,7 @@ class ProfileService:
         if profile.participants == cleaned:
             return profile
         updated = replace(profile, participants=cleaned, updated_at=self._clock.now())
-        await self._profiles.save(updated)
+        await self._users.save(updated)
         return updated
 
     async def update(self, user_id: UUID, fields: Mapping[str, object]) -> UserProfile:
@@ -122,5 +126,5 @@ class ProfileService:
         }
         profile = await self.get(user_id)
         updated = replace(profile, **clean, updated_at=self._clock.now())  # type: ignore[arg-type]
-        await self._profiles.save(updated)
+        await self._users.save(updated)
         return updated

@@ -9,6 +9,7 @@ from uuid import UUID
 import numpy as np
 import structlog
 
+from companion.app.services.cache_aside import CacheAside, cached_profile, recent_memories_key
 from companion.domain.models import Embedding, MemoryQuery, ScoredMemory
 from companion.domain.query import expand_query, mask_names
 from companion.domain.scoring import RankingWeights, rank
@@ -24,9 +25,17 @@ log = structlog.get_logger(__name__)
 _EMBEDDING_TTL = 3600.0
 
 
-async def participants_of(profiles: ProfileStore, user_id: UUID) -> tuple[str, ...]:
-    """The names of the people in this user's conversations (masked when embedding)."""
-    profile = await profiles.get(user_id)
+async def participants_of(
+    profiles: ProfileStore, user_id: UUID, cache: Cache | None = None
+) -> tuple[str, ...]:
+    """The names of the people in this user's conversations (masked when embedding).
+
+    With ``cache``, the profile is read through it (see ``cache_aside``).
+    """
+    if cache is None:
+        profile = await profiles.get(user_id)
+    else:
+        profile = await cached_profile(CacheAside(cache), profiles, user_id)
     return () if profile is None else profile.participants
 
 
@@ -45,11 +54,17 @@ class RAGService:
         top_k: int = 5,
         phrases: bool = True,
         expand: int = 10,
+        embedding_cache: Cache | None = None,
     ) -> None:
         self._store = store
         self._embedder = embedder
         self._profiles = profiles
         self._cache = cache
+        self._cached = CacheAside(cache)
+        # Query vectors can live elsewhere than the shared cache: an in-process model
+        # recomputes one in ~5 ms, so sharing them through Redis would only fill it with
+        # one-off sentences; a remote model's vectors are worth sharing.
+        self._embeddings = self._cached if embedding_cache is None else CacheAside(embedding_cache)
         self._clock = clock
         self._weights = weights
         self._candidate_limit = candidate_limit
@@ -57,15 +72,21 @@ class RAGService:
         self._phrases = phrases
         self._expand = expand
 
+    @property
+    def cache(self) -> Cache:
+        """The cache this service reads through (shared with the services built on it)."""
+        return self._cache
+
     async def embed_query(self, text: str) -> Embedding:
         """The query's embedding; repeated queries are served from the cache."""
         digest = hashlib.sha256(text.encode()).hexdigest()[:32]
         key = f"qemb:{self._embedder.model}:{digest}"
-        cached = await self._cache.get(key)
+        cached = await self._embeddings.get_bytes(key)
         if cached is not None and len(cached) == 4 * self._embedder.dimensions:
             return Embedding(self._embedder.model, np.frombuffer(cached, dtype=np.float32))
         (embedding,) = await self._embedder.embed([text])
-        await self._cache.set(key, embedding.vector.astype(np.float32).tobytes(), _EMBEDDING_TTL)
+        raw = embedding.vector.astype(np.float32).tobytes()
+        await self._embeddings.set_bytes(key, raw, _EMBEDDING_TTL)
         return embedding
 
     async def retrieve(
@@ -86,7 +107,7 @@ class RAGService:
         if k <= 0:
             return []
         if participants is None:
-            participants = await participants_of(self._profiles, user_id)
+            participants = await participants_of(self._profiles, user_id, self._cache)
         embedding = await self.embed_query(mask_names(text, participants))
         expanded = expand_query(text, phrases=self._phrases, participants=participants)
         pool = max(self._candidate_limit, k)
@@ -106,5 +127,7 @@ class RAGService:
         ranked = rank(candidates, now=now, weights=self._weights, limit=k, pool_size=pool)
         if record_access and ranked:
             await self._store.touch(user_id, [s.memory.id for s in ranked], now)
+            # Access counts are part of a listed memory: the cached list is stale now.
+            await self._cached.invalidate(recent_memories_key(user_id))
         log.debug("memories_retrieved", candidates=len(candidates), returned=len(ranked))
         return ranked
