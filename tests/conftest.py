@@ -22,13 +22,19 @@ from companion.adapters.memory import (
     InMemoryMemoryStore,
     InMemoryProfileStore,
 )
+from companion.adapters.postgres.database import PostgresDatabase
+from companion.adapters.postgres.postgres_conversation_store import PostgresConversationStore
+from companion.adapters.postgres.postgres_memory_store import PostgresMemoryStore
+from companion.adapters.postgres.postgres_profile_store import PostgresProfileStore
 from companion.adapters.sqlite.database import SqliteDatabase
 from companion.adapters.sqlite.sqlite_conversation_store import SqliteConversationStore
 from companion.adapters.sqlite.sqlite_memory_store import SqliteMemoryStore
 from companion.adapters.sqlite.sqlite_profile_store import SqliteProfileStore
 from companion.domain.models import Memory, MemoryCategory, MemorySource
 
-STORE_BACKENDS = ["memory", "sqlite"]
+pytest_plugins = ["tests.servers.postgres", "tests.servers.redis"]
+
+STORE_BACKENDS = ["memory", "sqlite", "postgres"]
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
@@ -39,11 +45,27 @@ def sqlite_db(tmp_path: Path) -> Iterator[SqliteDatabase]:
     db.close()
 
 
+async def _postgres(request: pytest.FixtureRequest) -> PostgresDatabase:
+    """A pool on the session's PostgreSQL, its companion tables emptied for this test."""
+    # Imported here, not at the top: pytest must import the plugin module first (above,
+    # pytest_plugins) so that its asserts are rewritten.
+    from tests.servers.postgres import truncate
+
+    dsn = request.getfixturevalue("postgres_server").dsn()
+    await truncate(dsn)
+    return await PostgresDatabase.open(dsn, min_size=1, max_size=4)
+
+
 @pytest.fixture(params=STORE_BACKENDS)
 async def memory_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[object]:
     if request.param == "memory":
         store: object = InMemoryMemoryStore()
         yield store
+        return
+    if request.param == "postgres":
+        pg = await _postgres(request)
+        yield PostgresMemoryStore(pg)
+        await pg.close()
         return
     db = SqliteDatabase.open(tmp_path / "memories.db")
     yield SqliteMemoryStore(db)
@@ -54,6 +76,11 @@ async def memory_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
 async def profile_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[object]:
     if request.param == "memory":
         yield InMemoryProfileStore()
+        return
+    if request.param == "postgres":
+        pg = await _postgres(request)
+        yield PostgresProfileStore(pg)
+        await pg.close()
         return
     db = SqliteDatabase.open(tmp_path / "profiles.db")
     yield SqliteProfileStore(db)
@@ -66,6 +93,11 @@ async def conversation_store(
 ) -> AsyncIterator[object]:
     if request.param == "memory":
         yield InMemoryConversationStore()
+        return
+    if request.param == "postgres":
+        pg = await _postgres(request)
+        yield PostgresConversationStore(pg)
+        await pg.close()
         return
     db = SqliteDatabase.open(tmp_path / "conversations.db")
     yield SqliteConversationStore(db)
@@ -113,6 +145,8 @@ class PeerReply:
     pieces: list[str] | None = None
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    # Streamed tool calls: (name, JSON arguments), sent before any content pieces.
+    tool_calls: list[tuple[str, str]] | None = None
 
 
 @dataclass
@@ -131,6 +165,7 @@ class OpenAIPeer:
     def __init__(self) -> None:
         self.requests: list[PeerRequest] = []
         self.script: collections.deque[PeerReply] = collections.deque()
+        self.get_script: collections.deque[PeerReply] = collections.deque()
         self.responder: Callable[[Any], PeerReply] | None = None
         self.base_url = ""
 
@@ -190,8 +225,12 @@ def _peer_handler(peer: OpenAIPeer) -> type[BaseHTTPRequestHandler]:
             peer.requests.append(
                 PeerRequest("GET", self.path, {k.lower(): v for k, v in self.headers.items()}, None)
             )
+            # GETs (model listings: health checks, client warm-ups) have their own script
+            # so they never take a chat reply meant for a POST.
+            scripted = peer.get_script.popleft() if peer.get_script else None
+            reply = scripted or PeerReply(body={"object": "list", "data": []})
             with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                self._answer(peer.next_reply(None))
+                self._answer(reply)
 
         def do_POST(self) -> None:
             raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -209,8 +248,8 @@ def _peer_handler(peer: OpenAIPeer) -> type[BaseHTTPRequestHandler]:
         def _answer(self, reply: PeerReply) -> None:
             if reply.delay:
                 time.sleep(reply.delay)
-            if reply.pieces is not None:
-                self._stream(reply.pieces)
+            if reply.pieces is not None or reply.tool_calls is not None:
+                self._stream(reply.pieces or [], reply.tool_calls or [])
                 return
             data = json.dumps(reply.body).encode()
             self.send_response(reply.status)
@@ -221,15 +260,29 @@ def _peer_handler(peer: OpenAIPeer) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
-        def _stream(self, pieces: list[str]) -> None:
+        def _stream(self, pieces: list[str], calls: list[tuple[str, str]]) -> None:
             self.close_connection = True
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
             self.send_header("Connection", "close")
             self.end_headers()
-            chunks = [{"content": p} for p in pieces]
+            chunks: list[dict[str, Any]] = [
+                {
+                    "tool_calls": [
+                        {
+                            "index": n,
+                            "id": f"call_{n}",
+                            "type": "function",
+                            "function": {"name": name, "arguments": arguments},
+                        }
+                    ]
+                }
+                for n, (name, arguments) in enumerate(calls)
+            ]
+            chunks += [{"content": p} for p in pieces]
+            last = "tool_calls" if calls else "stop"
             for i, delta in enumerate([{"role": "assistant", "content": ""}, *chunks, {}]):
-                finish = "stop" if i == len(chunks) + 1 else None
+                finish = last if i == len(chunks) + 1 else None
                 chunk = {
                     "id": "chatcmpl-1",
                     "object": "chat.completion.chunk",

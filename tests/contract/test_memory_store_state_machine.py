@@ -29,6 +29,8 @@ from hypothesis.stateful import (
 from tests.conftest import T0, make_memory
 
 from companion.adapters.memory import InMemoryMemoryStore
+from companion.adapters.postgres.database import PostgresDatabase
+from companion.adapters.postgres.postgres_memory_store import PostgresMemoryStore
 from companion.adapters.sqlite.database import SqliteDatabase
 from companion.adapters.sqlite.sqlite_memory_store import SqliteMemoryStore
 from companion.domain.errors import Conflict
@@ -57,6 +59,7 @@ class MemoryStoreMachine(RuleBasedStateMachine):
         self.loop = asyncio.new_event_loop()
         self.tmp = tempfile.TemporaryDirectory()
         self.db: SqliteDatabase | None = None
+        self.pg: PostgresDatabase | None = None
         self.store: MemoryStore
         self.model: dict[uuid.UUID, Memory] = {}
         self.tick = 0
@@ -69,6 +72,13 @@ class MemoryStoreMachine(RuleBasedStateMachine):
         if self.backend == "sqlite":
             self.db = SqliteDatabase.open(Path(self.tmp.name) / "sm.db")
             self.store = SqliteMemoryStore(self.db)
+        elif self.backend == "postgres":
+            from tests.servers.postgres import running_server, truncate
+
+            dsn = running_server().dsn()
+            self.run(truncate(dsn))
+            self.pg = self.run(PostgresDatabase.open(dsn, min_size=1, max_size=2))
+            self.store = PostgresMemoryStore(self.pg)
         else:
             self.store = InMemoryMemoryStore()
 
@@ -225,12 +235,18 @@ class MemoryStoreMachine(RuleBasedStateMachine):
             self.run(self.store.close())
         if self.db is not None:
             self.db.close()
+        if self.pg is not None:
+            self.run(self.pg.close())
         self.loop.close()
         self.tmp.cleanup()
 
 
 class SqliteMemoryStoreMachine(MemoryStoreMachine):
     backend = "sqlite"
+
+
+class PostgresMemoryStoreMachine(MemoryStoreMachine):
+    backend = "postgres"
 
 
 _settings = settings(
@@ -243,3 +259,8 @@ TestInMemoryMemoryStoreMachine = MemoryStoreMachine.TestCase
 TestInMemoryMemoryStoreMachine.settings = _settings
 TestSqliteMemoryStoreMachine = SqliteMemoryStoreMachine.TestCase
 TestSqliteMemoryStoreMachine.settings = _settings
+# The session's server (started once, stopped at the end), reached through the fixture.
+TestPostgresMemoryStoreMachine = pytest.mark.usefixtures("postgres_server")(
+    PostgresMemoryStoreMachine.TestCase
+)
+TestPostgresMemoryStoreMachine.settings = _settings
