@@ -13,7 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from companion.domain.models import ChatRequest, Memory, MemoryCategory, UserProfile
+from companion.domain.models import ChatRequest, Memory, MemoryCategory
+from companion.domain.prompt_data import as_data, profile_lines
 
 PERSONA = (
     "You are Companion, a warm and attentive companion who remembers what the user has"
@@ -112,12 +113,6 @@ def extraction_prompt(*, with_schema: bool, known: Sequence[Memory] = ()) -> str
     return prompt
 
 
-def as_data(text: str) -> str:
-    """One line of data: no line breaks, and no angle brackets to open or close a block."""
-    flat = " ".join(text.split())
-    return flat.replace("<", "\u2039").replace(">", "\u203a")
-
-
 def _memory_line(memory: Memory) -> str:
     line = f"- [{memory.category.value}] {as_data(memory.text)}"
     if memory.value and memory.value not in memory.text:
@@ -125,24 +120,11 @@ def _memory_line(memory: Memory) -> str:
     return line + f" (noted {memory.created_at.date().isoformat()})"
 
 
-def _profile_lines(profile: UserProfile) -> list[str]:
-    fields = [
-        ("name", profile.display_name or profile.name),
-        ("language", profile.language),
-        ("interests", ", ".join(profile.interests) or None),
-        ("goals", ", ".join(profile.goals) or None),
-        ("notes", profile.notes),
-    ]
-    lines = [f"{label}: {as_data(value)}" for label, value in fields if value]
-    lines += [f"{as_data(k)}: {as_data(v)}" for k, v in sorted(profile.preferences.items())]
-    return lines
-
-
 def system_prompt(request: ChatRequest) -> str:
     """The persona, then the profile and memories as delimited data blocks."""
     parts = [PERSONA, DATA_RULE]
     if request.profile is not None:
-        parts.append("<profile>\n" + "\n".join(_profile_lines(request.profile)) + "\n</profile>")
+        parts.append("<profile>\n" + "\n".join(profile_lines(request.profile)) + "\n</profile>")
     memories = "\n".join(_memory_line(m) for m in request.memories) or "(none yet)"
     parts.append("<memories>\n" + memories + "\n</memories>")
     return "\n\n".join(parts)

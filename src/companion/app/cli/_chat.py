@@ -1,8 +1,15 @@
-"""`companion-agent chat`: a conversation in the terminal, or over piped standard input."""
+"""`companion-agent chat`: a conversation in the terminal, or over piped standard input.
+
+It talks to the same CompanionAgent as a LiveKit room does, through an AgentSession in
+text mode, so there is one conversation loop. LiveKit Agents takes about a second to
+import: it loads on a thread while the embedding model loads and the greeting is shown.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import importlib
+import logging
 import sys
 from typing import TextIO
 from uuid import UUID
@@ -11,14 +18,38 @@ from companion.app.container import Container
 
 
 async def run_chat(container: Container, user_id: UUID, *, stdin: TextIO, stdout: TextIO) -> int:
-    """Greet, answer one reply per input line until EOF or /quit, then summarise."""
+    """Greet, answer each input line until EOF or /quit, then summarise."""
     interactive = stdin.isatty() and stdout.isatty()
-    # Load the embedding model now, so missing weights fail before the greeting.
-    await container.gateways.embedder().embed(["hello"])
-    chat = container.services.chat()
-    session = await chat.start(user_id)
-    _say(stdout, session.greeting.text, interactive)
+    loading = asyncio.ensure_future(
+        asyncio.to_thread(importlib.import_module, "companion.app.voice.worker")
+    )
     try:
+        # Load the embedding model now, so missing weights fail before the greeting.
+        await container.gateways.embedder().embed(["hello"])
+        # The greeting needs no model and no LiveKit: show it while LiveKit loads.
+        chat = container.services.chat()
+        conversation = await chat.start(user_id)
+        _say(stdout, conversation.greeting.text, interactive)
+    finally:
+        await loading
+    from companion.app.voice.session import VoiceSession
+    from companion.app.voice.worker import voice_llm, voice_services
+
+    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+        # LiveKit logs a traceback for a failed turn; here it is one line on stderr instead.
+        logging.getLogger("livekit").setLevel(logging.CRITICAL)
+    try:
+        voice = await VoiceSession.open(
+            voice_services(container, chat=chat),
+            user_id,
+            llm=voice_llm(container),
+            conversation=conversation,
+        )
+    except BaseException:
+        await asyncio.shield(chat.end(conversation))
+        raise
+    try:
+        await voice.start_text()  # the agent says the greeting shown above
         while True:
             if interactive:
                 stdout.write("you> ")
@@ -31,10 +62,11 @@ async def run_chat(container: Container, user_id: UUID, *, stdin: TextIO, stdout
                 continue
             if text in {"/quit", "/exit"}:
                 break
-            _say(stdout, await chat.turn(session, text), interactive)
+            for said in await voice.send(text):
+                _say(stdout, said, interactive)
     finally:
         # Summarise even on Ctrl+C, so the next greeting can pick up from here.
-        await asyncio.shield(chat.end(session))
+        await voice.aclose()
     return 0
 
 

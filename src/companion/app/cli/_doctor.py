@@ -65,7 +65,7 @@ async def diagnose(container: Container, settings: Settings) -> list[Check]:
         return f"reachable; {len(pending)} turn(s) waiting for memory work"
 
     checks.append(await _run("store", choices["store"], store))
-    checks.extend(await _store_details(container, choices["store"]))
+    checks.extend(await _store_details(container, choices["store"], settings))
 
     async def embedder() -> str:
         model = gateways.embedder()
@@ -105,7 +105,7 @@ async def diagnose(container: Container, settings: Settings) -> list[Check]:
     return checks
 
 
-async def _store_details(container: Container, store: str) -> list[Check]:
+async def _store_details(container: Container, store: str, settings: Settings) -> list[Check]:
     """Schema checks the store's own technology offers."""
     if store == "sqlite":
         database = container.gateways.sqlite()
@@ -117,7 +117,62 @@ async def _store_details(container: Container, store: str) -> list[Check]:
                 f"version {database.schema_version} at {database.path}",
             )
         ]
+    if store == "postgres" and settings.database.url is not None:
+        return await _postgres_details(container, settings.database.url.get_secret_value())
     return []
+
+
+async def _postgres_details(container: Container, dsn: str) -> list[Check]:
+    from companion.adapters.postgres import migration_status
+
+    async def schema() -> str:
+        status = await migration_status(dsn)
+        if status.unknown:
+            raise CompanionError(
+                f"migrated by a newer companion-agent ({', '.join(status.unknown)})"
+            )
+        if status.pending:
+            raise CompanionError(
+                f"{len(status.pending)} migration(s) pending: run `companion-agent db migrate`"
+            )
+        changed = (
+            f"; changed since applied: {', '.join(status.modified)}" if status.modified else ""
+        )
+        return f"{len(status.applied)} migration(s) applied, none pending{changed}"
+
+    database = container.gateways.postgres()
+
+    async def pgvector() -> str:
+        version = await database.fetchval(
+            "SELECT extversion FROM pg_extension WHERE extname = 'vector'"
+        )
+        if version is None:
+            raise CompanionError("the pgvector extension is not installed in this database")
+        return f"pgvector {version}"
+
+    async def dimensions() -> str:
+        embedder = container.gateways.embedder()
+        rows = await database.fetch(
+            "SELECT embedding_model, embedding_dim, count(*) AS n FROM companion_memories"
+            " WHERE embedding IS NOT NULL GROUP BY 1, 2 ORDER BY 3 DESC"
+        )
+        other = [r for r in rows if r["embedding_model"] != embedder.model]
+        if other:
+            found = ", ".join(
+                f"{r['n']} by {r['embedding_model']} ({r['embedding_dim']}-d)" for r in other
+            )
+            raise CompanionError(
+                f"stored vectors from another model ({found}); the embedder is"
+                f" {embedder.model} ({embedder.dimensions}-d): run `memories reindex`"
+            )
+        n = sum(r["n"] for r in rows)
+        return f"{n} vector(s), all {embedder.model} ({embedder.dimensions}-d)"
+
+    return [
+        await _run("schema", "postgres", schema),
+        await _run("pgvector", "postgres", pgvector),
+        await _run("dimensions", "postgres", dimensions),
+    ]
 
 
 def _voice_settings(settings: Settings) -> list[Check]:

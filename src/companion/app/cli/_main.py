@@ -10,12 +10,13 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import structlog
 from pydantic import ValidationError
 
 from companion import __version__
-from companion.app.cli._parser import PROG, UsageError, build_parser
+from companion.app.cli._parser import PROG, VOICE_COMMANDS, UsageError, build_parser
 from companion.app.logging import SecretRedactor, configure_logging
 from companion.app.settings import Settings, load_settings
 from companion.app.validation_errors import first_problem
@@ -52,8 +53,23 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         from companion.app.cli._bench import run_bench
 
         return await run_bench(args, settings, sys.stdout)
+    if args.command == "say":
+        from companion.app.cli._say import run_say
+
+        return await run_say(
+            settings,
+            args.text,
+            Path(args.out),
+            voice=args.voice,
+            output_format=args.format,
+            stdout=sys.stdout,
+        )
+    if args.command == "db":
+        return await _db(args, settings)
     from companion.app.container import aclose_clients, build_container
 
+    if args.command in ("doctor", "stats"):
+        return await _diagnostics(args, settings)
     user_id, _name = resolve_user_ref(args.user)
     container = build_container(settings)
     worker = container.services.memory_worker()
@@ -84,12 +100,46 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             await result
 
 
+async def _db(args: argparse.Namespace, settings: Settings) -> int:
+    if args.db_action != "migrate":
+        raise UsageError("db needs an action: migrate")
+    from companion.app.cli._db import run_db_migrate
+
+    dsn = args.dsn or (settings.database.url.get_secret_value() if settings.database.url else None)
+    if not dsn:
+        raise ConfigurationError("db migrate needs --dsn or DATABASE_URL")
+    return await run_db_migrate(dsn, sys.stdout)
+
+
+async def _diagnostics(args: argparse.Namespace, settings: Settings) -> int:
+    """``doctor`` and ``stats``: no journal recovery first, they must work when it cannot."""
+    from companion.app.container import aclose_clients, build_container
+
+    container = build_container(settings)
+    try:
+        if args.command == "doctor":
+            from companion.app.cli._doctor import run_doctor
+
+            return await run_doctor(container, settings, sys.stdout, as_json=args.json)
+        from companion.app.cli._stats import run_stats
+
+        user_id = resolve_user_ref(args.user)[0] if args.user else None
+        return await run_stats(container, user_id, sys.stdout, as_json=args.json)
+    finally:
+        await aclose_clients(container)
+        result = container.shutdown_resources()
+        if result is not None:
+            await result
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     """Run the console script; returns the exit status."""
     parser = build_parser()
     redactor = SecretRedactor()
     try:
-        args = parser.parse_args(argv)
+        args, passed_on = parser.parse_known_args(argv)
+        if passed_on and args.command not in VOICE_COMMANDS:
+            raise UsageError(f"unrecognized arguments: {' '.join(passed_on)}")
         if args.version:
             print(f"{PROG} {__version__}")
             return 0
@@ -107,6 +157,10 @@ def run(argv: Sequence[str] | None = None) -> int:
             fmt=settings.companion.log_format,
             secrets=settings.secret_values(),
         )
+        if args.command in VOICE_COMMANDS:
+            from companion.app.cli._voice import run_voice
+
+            return run_voice(args, passed_on, settings)
         return asyncio.run(_dispatch(args, settings))
     except UsageError as exc:
         _error(str(exc), redactor)

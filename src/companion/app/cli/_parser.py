@@ -7,6 +7,14 @@ import sys
 from typing import NoReturn
 
 PROG = "companion-agent"
+# LiveKit's own commands: options other than ours pass through to LiveKit's CLI (_voice.py).
+VOICE_COMMANDS = {
+    "start": "run the voice agent server (production); needs LIVEKIT_URL, key and secret",
+    "dev": "run the voice agent server in development mode; needs LIVEKIT_URL, key and secret",
+    "console": "talk to the voice agent in this terminal, without a server (--text for text)",
+    "connect": "run the voice agent in one room (--room NAME)",
+    "download-files": "download the model files LiveKit's plugins need",
+}
 
 
 class UsageError(Exception):
@@ -107,6 +115,37 @@ def build_parser() -> argparse.ArgumentParser:
     )
     latency.add_argument("--memories", type=int, default=10_000, help="memories (10000)")
     latency.add_argument("--queries", type=int, default=300, help="timed queries (300)")
+
+    say = commands.add_parser(
+        "say", parents=[common], help="speak TEXT with the configured voice into a file"
+    )
+    say.add_argument("text", help="what to say")
+    say.add_argument("--out", required=True, help="the file to write (FILE.wav)")
+    say.add_argument("--voice", help="an Uplift AI voice id (default: UPLIFTAI_VOICE_ID)")
+    say.add_argument("--format", help="an output format (default: UPLIFTAI_OUTPUT_FORMAT)")
+
+    stats = commands.add_parser(
+        "stats",
+        parents=[common, as_json],
+        help="connection pools, cache, database batching, and a user's memory figures",
+    )
+    stats.add_argument("--user", help="also this user's memory figures (a UUID, or a name)")
+    commands.add_parser(
+        "doctor",
+        parents=[common, as_json],
+        help="check every configured backend: reachable, migrated, dimensions match",
+    )
+    db = commands.add_parser("db", help="the PostgreSQL / Supabase schema")
+    db_actions = db.add_subparsers(dest="db_action", parser_class=OneLineParser)
+    migrate = db_actions.add_parser(
+        "migrate", parents=[common], help="apply the schema migrations (idempotent)"
+    )
+    migrate.add_argument("--dsn", help="a postgresql:// DSN (default: DATABASE_URL)")
+
+    for name, summary in VOICE_COMMANDS.items():
+        voice = commands.add_parser(name, parents=[common], add_help=False, help=summary)
+        if name == "console":
+            voice.add_argument("--user", help="a user UUID, or a name (required)")
 
     actions.add_parser(
         "reindex",

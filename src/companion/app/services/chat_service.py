@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Sequence
+from dataclasses import dataclass
 from uuid import UUID
 
 import structlog
@@ -19,7 +20,10 @@ from companion.domain.models import (
     ChatMessage,
     ChatRequest,
     ConversationSummary,
+    ConversationTurn,
+    Memory,
     Role,
+    UserProfile,
 )
 from companion.domain.validation import MAX_TURN_TEXT, validate_text
 from companion.ports.chat_model import ChatModel
@@ -31,6 +35,17 @@ _MEASURED_TURNS = 10_000
 # How long the end of a session may wait for its memory work before summarising what is
 # done; anything later is still saved, and the summary of the next session covers it.
 _END_DRAIN_SECONDS = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedTurn:
+    """A user turn made ready for a reply: journalled, with the memories it calls up."""
+
+    said: str
+    journalled: ConversationTurn
+    memories: tuple[Memory, ...]
+    profile: UserProfile
+    position: int | None = None  # the turn's index in its session, when known
 
 
 class ChatService:
@@ -73,28 +88,57 @@ class ChatService:
 
     async def turn(self, session: Session, text: str) -> str:
         """Answer one user utterance; what it tells us is remembered in the background."""
-        said = validate_text(text, what="message", max_length=MAX_TURN_TEXT)
+        prepared = await self.prepare(session, text)
         history = self._history.setdefault(session.session_id, deque(maxlen=_HISTORY_TURNS))
+        history.append(ChatMessage(Role.USER, prepared.said))
+        request = ChatRequest(
+            messages=tuple(history), memories=prepared.memories, profile=prepared.profile
+        )
+        reply = await self._model.reply(request)
+        self.remember(prepared)
+        await self.record_reply(session, reply)
+        history.append(ChatMessage(Role.ASSISTANT, reply))
+        return reply
+
+    async def prepare(self, session: Session, text: str) -> PreparedTurn:
+        """Everything a reply to ``text`` needs from memory, with the turn journalled first.
+
+        Waits for the previous turns' memory work (read your own writes), writes the turn
+        to the journal, then retrieves the memories relevant to it. Callers that write the
+        reply themselves (the voice agent) call :meth:`remember` once the reply exists and
+        :meth:`record_reply` with what was said.
+        """
+        said = validate_text(text, what="message", max_length=MAX_TURN_TEXT)
         started = time.perf_counter()
         await self._worker.drain()  # read your own writes: the last turn's memories are in
         journalled = await self._conversations.record(session, Role.USER, said)
+        position = session.turns - 1  # every turn of this session went through record()
         profile = await self._profiles.get(session.user_id)
         retrieved = await self._rag.retrieve(
             session.user_id, said, participants=profile.participants
         )
         # Everything memory-related that the reply waits for ends here.
         self.critical_path_ms.append((time.perf_counter() - started) * 1000)
-        history.append(ChatMessage(Role.USER, said))
-        request = ChatRequest(
-            messages=tuple(history),
+        return PreparedTurn(
+            said=said,
+            journalled=journalled,
             memories=tuple(s.memory for s in retrieved),
             profile=profile,
+            position=position,
         )
-        reply = await self._model.reply(request)
-        self._worker.submit(journalled)
-        await self._conversations.record(session, Role.ASSISTANT, reply)
-        history.append(ChatMessage(Role.ASSISTANT, reply))
-        return reply
+
+    def remember(self, prepared: PreparedTurn) -> None:
+        """Queue the turn's memory work (one model call) for the background worker."""
+        self._worker.submit(prepared.journalled, position=prepared.position)
+
+    async def memory_settled(self) -> None:
+        """Wait for the memory work queued so far (before reading or changing memories)."""
+        await self._worker.drain()
+
+    async def record_reply(self, session: Session, reply: str) -> None:
+        """Journal what the companion said (nothing when it said nothing)."""
+        if reply.strip():
+            await self._conversations.record(session, Role.ASSISTANT, reply)
 
     async def end(
         self, session: Session, *, open_threads: Sequence[str] = ()
