@@ -53,3 +53,10 @@ def test_facts_survive_sigkill_right_after_the_last_reply(run: Run, tmp_path: Pa
             "SELECT count(*) FROM conversation_turns WHERE role = 'user' AND processed_at IS NULL"
         ).fetchone()[0]
     assert pending == 0
+
+    # The killed session was never ended; the next one still greets by picking it up.
+    again = run("chat", "--user", "kim", "--data-dir", str(data), stdin="", data=False)
+    assert again.returncode == 0, again.stderr
+    greeting = again.stdout.splitlines()[0]
+    assert greeting.startswith("Welcome back, Kim!"), greeting
+    assert "Last time you told me that" in greeting and "Oslo" in greeting, greeting

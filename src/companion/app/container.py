@@ -11,7 +11,6 @@ from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import structlog
 from dependency_injector import containers, providers
 from pydantic import SecretStr
 
@@ -29,7 +28,9 @@ from companion.adapters.sqlite.database import SqliteDatabase
 from companion.adapters.sqlite.sqlite_conversation_store import SqliteConversationStore
 from companion.adapters.sqlite.sqlite_memory_store import SqliteMemoryStore
 from companion.adapters.sqlite.sqlite_profile_store import SqliteProfileStore
+from companion.app.database_batcher import BatchingMemoryStore, DatabaseBatcher
 from companion.app.fallback_chat_model import FallbackChatModel
+from companion.app.resilient_cache import ResilientCache
 from companion.app.services import (
     ChatService,
     ConversationService,
@@ -43,34 +44,35 @@ from companion.app.services import (
 )
 from companion.app.settings import Settings
 from companion.domain.scoring import RankingWeights
+from companion.ports.cache import Cache
 from companion.ports.chat_model import ChatModel
 from companion.ports.embedder import Embedder
+from companion.ports.speech_synthesizer import SpeechSynthesizer
 
 DATABASE_FILE = "companion.db"
 
 
+def store_choice(settings: Settings) -> str:
+    """Where memories live: PostgreSQL (DATABASE_URL), else Supabase, else embedded.
+
+    With both set, the direct PostgreSQL connection wins: it reaches the same tables as
+    Supabase's HTTP API with fewer hops.
+    """
+    if settings.database.url is not None:
+        return "postgres"
+    if settings.supabase.url is not None:
+        return "supabase"
+    return settings.companion.store
+
+
 def backend_choices(settings: Settings) -> dict[str, str]:
     """Which adapter serves each port, decided from settings alone."""
-    waiting = [
-        name
-        for name, configured in (
-            ("DATABASE_URL", settings.database.url is not None),
-            ("SUPABASE_URL", settings.supabase.url is not None),
-            ("REDIS_URL", settings.redis.active),
-        )
-        if configured
-    ]
-    if waiting:
-        # Their adapters are not in this release; say so rather than let the user believe
-        # their data goes where it does not.
-        structlog.get_logger(__name__).warning(
-            "backend_not_available_using_embedded_default", settings=waiting
-        )
     return {
-        "store": settings.companion.store,
+        "store": store_choice(settings),
         "embedder": settings.companion.embedder,
         "chat": "openai" if settings.openai.configured else "offline",
-        "cache": "memory",
+        "cache": "redis" if settings.redis.active else "memory",
+        "speech": "uplift" if settings.upliftai.api_key is not None else "none",
     }
 
 
@@ -122,6 +124,124 @@ def _openai_embedder(openai: dict[str, Any], closers: list[Closer]) -> Embedder:
     return embedder
 
 
+def _redis_cache(
+    redis: dict[str, Any], companion: dict[str, Any], fallback: Cache, closers: list[Closer]
+) -> Cache:
+    # Imported here: users without REDIS_URL never load the redis client.
+    from companion.adapters.redis import RedisCache
+
+    url = redis["url"]
+    primary = RedisCache.from_url(
+        url.get_secret_value() if isinstance(url, SecretStr) else url,
+        default_ttl_seconds=companion["cache_ttl_seconds"],
+    )
+    closers.append(primary.aclose)
+    return ResilientCache(primary, fallback)
+
+
+def _speech(upliftai: dict[str, Any], closers: list[Closer]) -> SpeechSynthesizer:
+    from companion.adapters.uplift import UpliftSpeechSynthesizer
+
+    synthesizer = UpliftSpeechSynthesizer(
+        upliftai["api_key"].get_secret_value(),
+        base_url=upliftai["base_url"],
+        voice_id=upliftai["voice_id"],
+        output_format=upliftai["output_format"],
+    )
+    closers.append(synthesizer.aclose)
+    return synthesizer
+
+
+def _voice_tts(speech: SpeechSynthesizer | None) -> Any:
+    """The synthesizer as a LiveKit TTS (None: the agent answers in text only)."""
+    if speech is None:
+        return None
+    # Imported here: LiveKit takes ~2 s to import and only the voice commands need it.
+    from companion.adapters.livekit.livekit_tts import SpeechSynthesizerTTS
+
+    return SpeechSynthesizerTTS(speech)
+
+
+def _voice_llm(
+    choice: str, openai: dict[str, Any], chat_model: ChatModel, offline: ChatModel
+) -> Any:
+    """The agent's LLM: the ChatModel, or with an OpenAI endpoint one that calls tools.
+
+    With an endpoint, LiveKit's OpenAI LLM (which calls the agent's function tools) runs
+    first and LiveKit's FallbackAdapter hands a turn to the offline model when it fails,
+    as FallbackChatModel does for the rest of the app.
+    """
+    from livekit.agents.llm import FallbackAdapter
+
+    from companion.adapters.livekit.livekit_llm import ChatModelLLM
+
+    if choice != "openai":
+        return ChatModelLLM(chat_model)
+    from companion.adapters.livekit.livekit_openai import openai_llm
+
+    key = openai.get("api_key")
+    primary = openai_llm(
+        model=openai["model"],
+        api_key=key.get_secret_value() if isinstance(key, SecretStr) else key,
+        base_url=openai.get("base_url"),
+    )
+    return FallbackAdapter([primary, ChatModelLLM(offline)], attempt_timeout=15.0)
+
+
+def _voice_stt(choice: str, openai: dict[str, Any]) -> Any:
+    """Speech recognition for a room: OpenAI's with an endpoint, else none (text only)."""
+    if choice != "openai":
+        return None
+    from companion.adapters.livekit.livekit_openai import openai_stt
+
+    key = openai.get("api_key")
+    return openai_stt(
+        model=openai["stt_model"],
+        api_key=key.get_secret_value() if isinstance(key, SecretStr) else key,
+        base_url=openai.get("base_url"),
+    )
+
+
+def _postgres_database(database: dict[str, Any], closers: list[Closer]) -> Any:
+    from companion.adapters.postgres import PostgresDatabase
+
+    # Nothing is sent until the first statement; the pool is closed by aclose_clients().
+    db = PostgresDatabase.lazy(database["url"].get_secret_value())
+    closers.append(db.close)
+    return db
+
+
+def _supabase_client(supabase: dict[str, Any], closers: list[Closer]) -> Any:
+    from companion.adapters.supabase import SupabaseClient
+
+    client = SupabaseClient(supabase["url"], supabase["service_role_key"].get_secret_value())
+    closers.append(client.aclose)
+    return client
+
+
+def _remote_store(kind: str, port: str, connection: Any, batcher: DatabaseBatcher) -> Any:
+    """A PostgreSQL or Supabase store; the memory store behind the DatabaseBatcher."""
+    # Imported here: users of the embedded default never load asyncpg or supabase.
+    if kind == "postgres":
+        from companion.adapters import postgres as pg
+
+        classes: dict[str, Any] = {
+            "memory": pg.PostgresMemoryStore,
+            "profile": pg.PostgresProfileStore,
+            "conversation": pg.PostgresConversationStore,
+        }
+    else:
+        from companion.adapters import supabase as sb
+
+        classes = {
+            "memory": sb.SupabaseMemoryStore,
+            "profile": sb.SupabaseProfileStore,
+            "conversation": sb.SupabaseConversationStore,
+        }
+    store = classes[port](connection)
+    return BatchingMemoryStore(store, batcher) if port == "memory" else store
+
+
 async def aclose_clients(container: Container) -> None:
     """Close the network clients the container built (call at shutdown, before
     ``shutdown_resources``); safe to call when none were built, and twice."""
@@ -144,10 +264,8 @@ def _weights(retrieval: dict[str, Any]) -> RankingWeights:
 
 
 class Gateways(containers.DeclarativeContainer):
-    """Adapters: storage, embeddings, cache, chat model, clock.
-
-    Speech arrives with the voice agent; until something speaks, no synthesizer is wired.
-    """
+    """Adapters: storage, embeddings, cache, chat model, speech, clock, and the voice
+    agent's LiveKit LLM/TTS/STT (built lazily: only the voice commands import LiveKit)."""
 
     config = providers.Configuration()
 
@@ -157,20 +275,46 @@ class Gateways(containers.DeclarativeContainer):
 
     sqlite = providers.Resource(_sqlite_database, data_dir=config.paths.data_dir)
 
+    # One pool (PostgreSQL) or HTTP client (Supabase) per process, shared by the stores.
+    postgres = providers.Singleton(_postgres_database, database=config.database, closers=closers)
+    supabase = providers.Singleton(_supabase_client, supabase=config.supabase, closers=closers)
+    batcher = providers.Singleton(DatabaseBatcher)
+
     memory_store = providers.Selector(
         config.choices.store,
         sqlite=providers.Singleton(SqliteMemoryStore, sqlite),
         memory=providers.Singleton(InMemoryMemoryStore),
+        postgres=providers.Singleton(_remote_store, "postgres", "memory", postgres, batcher),
+        supabase=providers.Singleton(_remote_store, "supabase", "memory", supabase, batcher),
     )
     profile_store = providers.Selector(
         config.choices.store,
         sqlite=providers.Singleton(SqliteProfileStore, sqlite),
         memory=providers.Singleton(InMemoryProfileStore),
+        postgres=providers.Singleton(_remote_store, "postgres", "profile", postgres, batcher),
+        supabase=providers.Singleton(_remote_store, "supabase", "profile", supabase, batcher),
     )
     conversation_store = providers.Selector(
         config.choices.store,
         sqlite=providers.Singleton(SqliteConversationStore, sqlite),
         memory=providers.Singleton(InMemoryConversationStore),
+        postgres=providers.Singleton(_remote_store, "postgres", "conversation", postgres, batcher),
+        supabase=providers.Singleton(_remote_store, "supabase", "conversation", supabase, batcher),
+    )
+    # What `stats` reports: the pool of the configured database, and the batcher.
+    pools = providers.Selector(
+        config.choices.store,
+        sqlite=providers.Dict(),
+        memory=providers.Dict(),
+        postgres=providers.Dict(postgres=postgres),
+        supabase=providers.Dict(),
+    )
+    batching = providers.Selector(
+        config.choices.store,
+        sqlite=providers.Object(None),
+        memory=providers.Object(None),
+        postgres=memory_store,
+        supabase=memory_store,
     )
     embedder = providers.Selector(
         config.choices.embedder,
@@ -180,13 +324,35 @@ class Gateways(containers.DeclarativeContainer):
         hashing=providers.Singleton(HashingEmbedder),
         openai=providers.Singleton(_openai_embedder, openai=config.openai, closers=closers),
     )
+    # The in-process cache: the only cache without Redis, the fallback in a Redis outage.
+    local_cache = providers.Singleton(
+        InMemoryCache,
+        max_entries=config.companion.cache_max_entries,
+        default_ttl_seconds=config.companion.cache_ttl_seconds,
+    )
+    # One per process: the breaker's state and the keys to repair live in it.
     cache = providers.Selector(
         config.choices.cache,
-        memory=providers.Singleton(
-            InMemoryCache,
-            max_entries=config.companion.cache_max_entries,
-            default_ttl_seconds=config.companion.cache_ttl_seconds,
+        memory=providers.Singleton(ResilientCache, None, local_cache),
+        redis=providers.Singleton(
+            _redis_cache,
+            redis=config.redis,
+            companion=config.companion,
+            fallback=local_cache,
+            closers=closers,
         ),
+    )
+    # Query vectors of an in-process model stay in this process (see RAGService).
+    embedding_cache = providers.Selector(
+        config.choices.embedder,
+        local=local_cache,
+        hashing=local_cache,
+        openai=cache,
+    )
+    speech = providers.Selector(
+        config.choices.speech,
+        uplift=providers.Singleton(_speech, upliftai=config.upliftai, closers=closers),
+        none=providers.Object(None),
     )
     offline_chat_model = providers.Singleton(OfflineChatModel)
     chat_model = providers.Selector(
@@ -199,6 +365,16 @@ class Gateways(containers.DeclarativeContainer):
             closers=closers,
         ),
     )
+    # The voice agent's LLM and TTS (LiveKit objects, built only by the voice commands).
+    voice_llm = providers.Singleton(
+        _voice_llm,
+        choice=config.choices.chat,
+        openai=config.openai,
+        chat_model=chat_model,
+        offline=offline_chat_model,
+    )
+    voice_tts = providers.Singleton(_voice_tts, speech)
+    voice_stt = providers.Singleton(_voice_stt, choice=config.choices.chat, openai=config.openai)
 
 
 class Services(containers.DeclarativeContainer):
@@ -220,8 +396,11 @@ class Services(containers.DeclarativeContainer):
         top_k=config.retrieval.top_k,
         phrases=config.retrieval.phrases,
         expand=config.retrieval.expand,
+        embedding_cache=gateways.embedding_cache,
     )
-    users = providers.Factory(UserService, profiles=gateways.profile_store, clock=gateways.clock)
+    users = providers.Factory(
+        UserService, profiles=gateways.profile_store, clock=gateways.clock, cache=gateways.cache
+    )
     memories = providers.Factory(
         MemoryService,
         store=gateways.memory_store,
@@ -238,6 +417,8 @@ class Services(containers.DeclarativeContainer):
         conversations=gateways.conversation_store,
         profiles=gateways.profile_store,
         clock=gateways.clock,
+        cache=gateways.cache,
+        memories=gateways.memory_store,
     )
     onboarding = providers.Factory(OnboardingService, profiles=profiles, memories=memories)
     # One per process: it owns the queue of turns whose memory work is pending.
@@ -251,7 +432,13 @@ class Services(containers.DeclarativeContainer):
         rag=rag,
         known_memories=config.derived.known_memories,
     )
-    stats = providers.Factory(StatsService, memories=gateways.memory_store, cache=gateways.cache)
+    stats = providers.Factory(
+        StatsService,
+        memories=gateways.memory_store,
+        pools=gateways.pools,
+        cache=gateways.cache,
+        batching=gateways.batching,
+    )
     chat = providers.Factory(
         ChatService,
         users=users,

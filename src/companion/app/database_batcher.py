@@ -8,9 +8,10 @@ Two techniques, both counted (``stats()``: requested vs. issued, and the differe
   before a write of the same user, so nobody reads around their own write.
 - **Batched writes.** Access bookkeeping (``touch``: last-used time and use count, written
   after every retrieval) is deferred and flushed in one query per user, every
-  ``flush_interval`` seconds, when ``max_pending`` memories wait, before any read of that
-  user that returns memories, and at ``close``. Memory writes themselves are never
-  deferred: a fact the user told us is durable before we say we remember it.
+  ``flush_interval`` seconds, when ``max_pending`` memories wait, before a listing of
+  that user's memories (what a person reads), and at ``close``. Other reads may show
+  access counts up to a flush interval old: they feed only the recency term of ranking.
+  Memory writes themselves are never deferred.
 
 ``BatchingMemoryStore`` applies both to any :class:`MemoryStore`.
 """
@@ -143,13 +144,11 @@ class BatchingMemoryStore(MemoryStore):
     # -- reads: coalesced ------------------------------------------------------------------
 
     async def get(self, user_id: UUID, memory_id: UUID) -> Memory | None:
-        await self._flush_user(user_id)
         return await self.batcher.read(
             user_id, ("get", user_id, memory_id), lambda: self._store.get(user_id, memory_id)
         )
 
     async def find_by_key(self, user_id: UUID, key: str) -> Memory | None:
-        await self._flush_user(user_id)
         return await self.batcher.read(
             user_id, ("key", user_id, key), lambda: self._store.find_by_key(user_id, key)
         )

@@ -81,6 +81,8 @@ class OpenAISettings(BaseModel):
     # `memories reindex`, so a key alone never changes how memories are embedded).
     embedding_model: str = "text-embedding-3-small"
     embedding_dimensions: int = Field(default=1536, ge=1, le=16_000)
+    # Speech recognition for the voice agent in a room (/audio/transcriptions).
+    stt_model: str = "gpt-4o-mini-transcribe"
 
     _url = field_validator("base_url")(
         lambda v: _check_url(v, ("http", "https"), "OPENAI_BASE_URL")
@@ -152,6 +154,8 @@ class LiveKitSettings(BaseModel):
     url: str | None = None
     api_key: SecretStr | None = None
     api_secret: SecretStr | None = None
+    # Where the agent server's health endpoint listens: this machine only, by default.
+    health_host: str = "127.0.0.1"
 
     _url = field_validator("url")(
         lambda v: _check_url(v, ("ws", "wss", "http", "https"), "LIVEKIT_URL")
@@ -185,6 +189,8 @@ class Settings(BaseSettings):
             raise ValueError("retrieval lexical and dense weights must not both be zero")
         if r.importance_weight + r.recency_weight >= 1:
             raise ValueError("retrieval importance and recency weights must sum to less than 1")
+        if self.supabase.url is not None and self.supabase.service_role_key is None:
+            raise ValueError("SUPABASE_URL needs SUPABASE_SERVICE_ROLE_KEY (backend only)")
         if self.companion.embedder == "openai" and not self.openai.configured:
             raise ValueError("COMPANION_EMBEDDER=openai needs OPENAI_API_KEY or OPENAI_BASE_URL")
         return self

@@ -130,3 +130,22 @@ async def test_openai_embedder_is_chosen_only_when_asked_for(openai_peer: OpenAI
 def test_openai_embedder_without_an_endpoint_is_a_settings_error() -> None:
     with pytest.raises(ValidationError, match="COMPANION_EMBEDDER=openai needs OPENAI_API_KEY"):
         load_settings(companion={"embedder": "openai"})
+
+
+async def test_query_vectors_of_an_in_process_model_stay_out_of_the_shared_cache(
+    tmp_path: Path,
+) -> None:
+    container = build_container(
+        load_settings(companion={"data_dir": tmp_path, "embedder": "hashing"})
+    )
+    try:
+        rag = container.services.rag()
+        await rag.embed_query("where does my sister live?")
+        await rag.embed_query("where does my sister live?")
+        local = container.gateways.local_cache()
+        assert local.hits == 1 and len(local) == 1
+        shared = container.gateways.cache().stats()
+        assert shared["hits"] == 0 and shared["misses"] == 0
+    finally:
+        await aclose_clients(container)
+        container.shutdown_resources()

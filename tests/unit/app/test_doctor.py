@@ -62,7 +62,9 @@ async def test_a_remote_model_is_pinged_and_its_failure_is_reported(
     line = next(line for line in text.splitlines() if line.startswith("chat model"))
     assert "openai" in line and "OK" in line and "key accepted" in line
 
-    openai_peer.push_error(401, f"invalid key {KEY}")
+    openai_peer.get_script.append(
+        PeerReply(401, {"error": {"message": f"invalid key {KEY}", "type": "auth", "code": None}})
+    )
     status, text = await doctor(settings, as_json=False)
     line = next(line for line in text.splitlines() if line.startswith("chat model"))
     assert status == 1 and "FAIL" in line and "authentication failed" in line

@@ -8,6 +8,8 @@ the stores leave no session state behind (settings they change are transaction-l
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -38,12 +40,50 @@ class PoolStats:
 class PostgresDatabase:
     """An asyncpg pool with the pgvector codec, counting every statement it sends."""
 
-    def __init__(self, pool: asyncpg.Pool, max_size: int) -> None:
-        """Wrap an open pool; use :meth:`open`."""
+    def __init__(
+        self,
+        pool: asyncpg.Pool | None,
+        max_size: int,
+        opener: Callable[[], Awaitable[asyncpg.Pool]] | None = None,
+    ) -> None:
+        """Wrap an open pool (use :meth:`open`), or one opened on first use (:meth:`lazy`)."""
+        if pool is None and opener is None:
+            raise ValueError("a PostgresDatabase needs a pool or a way to open one")
         self._pool = pool
+        self._opener = opener
+        self._opening = asyncio.Lock()
         self._max_size = max_size
         self._queries = 0
         self._closed = False
+
+    @classmethod
+    def lazy(
+        cls,
+        dsn: str,
+        *,
+        min_size: int = 1,
+        max_size: int = 10,
+        connect_timeout: float = 10.0,
+        statement_cache: bool | None = None,
+    ) -> PostgresDatabase:
+        """A database whose pool is connected by its first statement.
+
+        For a synchronous composition root: building it sends nothing; a server that is
+        down surfaces as StoreUnavailable on first use, and the next use tries again.
+        """
+
+        async def opener() -> asyncpg.Pool:
+            opened = await cls.open(
+                dsn,
+                min_size=min_size,
+                max_size=max_size,
+                connect_timeout=connect_timeout,
+                statement_cache=statement_cache,
+            )
+            assert opened._pool is not None
+            return opened._pool
+
+        return cls(None, max_size, opener)
 
     @classmethod
     async def open(
@@ -86,8 +126,8 @@ class PostgresDatabase:
 
     def pool_stats(self) -> PoolStats:
         """Connections open, idle and in use, the pool's bound, and statements sent."""
-        size = self._pool.get_size()
-        idle = self._pool.get_idle_size()
+        size = 0 if self._pool is None else self._pool.get_size()
+        idle = 0 if self._pool is None else self._pool.get_idle_size()
         return PoolStats(
             size=size,
             idle=idle,
@@ -117,12 +157,26 @@ class PostgresDatabase:
         """Run one statement; its status tag (``UPDATE 1``)."""
         return await self._run(lambda conn: conn.execute(sql, *args))
 
+    def stats(self) -> dict[str, object]:
+        """:meth:`pool_stats` as a mapping (the StatsService's sources report these)."""
+        return dataclasses.asdict(self.pool_stats())
+
+    async def _connected(self) -> asyncpg.Pool:
+        if self._pool is not None:
+            return self._pool
+        async with self._opening:
+            if self._pool is None:
+                assert self._opener is not None
+                self._pool = await self._opener()
+        return self._pool
+
     async def _run(self, call: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
         if self._closed:
             raise StoreError("the PostgreSQL pool is closed")
+        pool = await self._connected()
         self._queries += 1
         try:
-            async with self._pool.acquire() as conn:
+            async with pool.acquire() as conn:
                 return await call(conn)
         except asyncpg.PostgresError as exc:
             raise translate(exc) from exc
@@ -133,7 +187,8 @@ class PostgresDatabase:
         """Close every connection; later calls raise StoreError."""
         if not self._closed:
             self._closed = True
-            await self._pool.close()
+            if self._pool is not None:
+                await self._pool.close()
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:

@@ -10,6 +10,13 @@ from uuid import UUID
 
 import structlog
 
+from companion.app.services.cache_aside import (
+    GREETING_TTL_SECONDS,
+    SUMMARY,
+    CacheAside,
+    cached_profile,
+    greeting_key,
+)
 from companion.domain.greetings import compose_greeting, summarize_session
 from companion.domain.models import (
     ConversationSummary,
@@ -19,11 +26,15 @@ from companion.domain.models import (
     Role,
 )
 from companion.domain.validation import MAX_TURN_TEXT, SessionScope, validate_text
+from companion.ports.cache import Cache
 from companion.ports.clock import Clock
 from companion.ports.conversation_store import ConversationStore
+from companion.ports.memory_store import MemoryStore
 from companion.ports.profile_store import ProfileStore
 
 log = structlog.get_logger(__name__)
+
+_RECOVERY_SCAN = 500
 
 
 @dataclass(slots=True)
@@ -43,26 +54,53 @@ class Session:
 
 
 class ConversationService:
-    """Owns sessions: their turns, their summaries, and continuity between them."""
+    """Owns sessions: their turns, their summaries, and continuity between them.
+
+    What the next greeting is made of (the profile and the latest summary) is read through
+    the cache; the summary is written through when a session ends.
+    """
 
     def __init__(
-        self, conversations: ConversationStore, profiles: ProfileStore, clock: Clock
+        self,
+        conversations: ConversationStore,
+        profiles: ProfileStore,
+        clock: Clock,
+        cache: Cache,
+        memories: MemoryStore | None = None,
     ) -> None:
         self._conversations = conversations
         self._profiles = profiles
         self._clock = clock
+        self._cached = CacheAside(cache)
+        # Only to recover what a session that was never ended had taught us.
+        self._memories = memories
+
+    async def latest_summary(self, user_id: UUID) -> ConversationSummary | None:
+        """The summary of this user's last session (what the next greeting refers to)."""
+        return await self._cached.read(
+            greeting_key(user_id),
+            lambda: self._conversations.latest_summary(user_id),
+            SUMMARY,
+            GREETING_TTL_SECONDS,
+        )
 
     async def greeting_for(self, user_id: UUID) -> Greeting:
         """The greeting for a session starting now (no model call)."""
         return compose_greeting(
             user_id=user_id,
-            profile=await self._profiles.get(user_id),
-            last_summary=await self._conversations.latest_summary(user_id),
+            profile=await cached_profile(self._cached, self._profiles, user_id),
+            last_summary=await self.latest_summary(user_id),
             now=self._clock.now(),
         )
 
     async def start(self, user_id: UUID) -> Session:
-        """Open a session for this user and compose its greeting."""
+        """Open a session for this user and compose its greeting.
+
+        A previous session that never ended (a crash, ``kill -9``, a dropped call whose
+        worker died) is summarised first, so the greeting refers to it and not to the one
+        before.
+        """
+        await self.summarize_abandoned(user_id)
         greeting = await self.greeting_for(user_id)
         session = Session(
             scope=SessionScope(user_id),
@@ -108,8 +146,47 @@ class ConversationService:
             open_threads=open_threads,
         )
         await self._conversations.save_summary(summary)
+        # It ended now, so it is the latest: the next greeting reads it from the cache.
+        await self._cached.write(
+            greeting_key(session.user_id), summary, SUMMARY, GREETING_TTL_SECONDS
+        )
         log.info("session_summarized", turns=summary.turn_count, topics=len(summary.topics))
         return summary
+
+    async def summarize_abandoned(self, user_id: UUID) -> ConversationSummary | None:
+        """Summarise the user's latest session if it has turns but was never summarised."""
+        recent = await self._conversations.recent_turns(user_id, 1)
+        if not recent:
+            return None
+        session_id = recent[0].session_id
+        latest = await self.latest_summary(user_id)
+        if latest is not None and latest.session_id == session_id:
+            return None
+        turns = await self._conversations.turns(user_id, session_id)
+        if not any(t.role is Role.USER for t in turns):
+            return None
+        if latest is not None and turns[0].created_at <= latest.ended_at:
+            return None  # older than the summary we have: nothing was lost
+        summary = summarize_session(
+            user_id=user_id,
+            session_id=session_id,
+            turns=turns,
+            learned=await self._learned_in(user_id, session_id),
+            started_at=turns[0].created_at,
+            ended_at=turns[-1].created_at,
+        )
+        await self._conversations.save_summary(summary)
+        await self._cached.write(greeting_key(user_id), summary, SUMMARY, GREETING_TTL_SECONDS)
+        log.info("abandoned_session_summarized", turns=summary.turn_count)
+        return summary
+
+    async def _learned_in(self, user_id: UUID, session_id: UUID) -> list[Memory]:
+        if self._memories is None:
+            return []
+        # What that session taught us: memories written in its thread (newest first;
+        # a session's worth is well within the most recent few hundred).
+        recent = await self._memories.list(user_id, limit=_RECOVERY_SCAN)
+        return [m for m in recent if m.thread == str(session_id)]
 
     async def summaries(self, user_id: UUID, limit: int = 10) -> list[ConversationSummary]:
         """This user's most recent session summaries, newest first."""

@@ -58,13 +58,15 @@ class MemoryWorker:
         self._known = known_memories if rag is not None else 0
         self._attempts = max(attempts, 1)
         self._backoff = backoff_seconds
-        self._queue: asyncio.Queue[ConversationTurn] | None = None
+        self._queue: asyncio.Queue[tuple[ConversationTurn, int | None]] | None = None
         self._task: asyncio.Task[None] | None = None
         self._learned: dict[UUID, list[Memory]] = {}
         self.processed = 0
         self.failed = 0
 
-    async def process(self, turn: ConversationTurn) -> list[SaveResult]:
+    async def process(
+        self, turn: ConversationTurn, position: int | None = None
+    ) -> list[SaveResult]:
         """Do the memory work of one turn, then mark it processed in the journal.
 
         At most one model call: extraction, which sees the related stored memories;
@@ -81,7 +83,7 @@ class MemoryWorker:
                 turn.user_id,
                 candidates,
                 thread=str(turn.session_id),
-                position=await self._position(turn),
+                position=position if position is not None else await self._position(turn),
                 at=turn.created_at,
             )
             await self._fold_into_profile(turn, results)
@@ -119,10 +121,12 @@ class MemoryWorker:
             session.extend(learned)
             await self._profiles.apply_memories(turn.user_id, learned)
 
-    async def _process_with_retries(self, turn: ConversationTurn) -> bool:
+    async def _process_with_retries(
+        self, turn: ConversationTurn, position: int | None = None
+    ) -> bool:
         for attempt in range(self._attempts):
             try:
-                await self.process(turn)
+                await self.process(turn, position)
             except _TRANSIENT as exc:
                 if attempt + 1 == self._attempts:
                     # Left pending in the journal: the next start recovers it.
@@ -134,19 +138,23 @@ class MemoryWorker:
                 return True
         return False
 
-    def submit(self, turn: ConversationTurn) -> None:
-        """Queue a journalled turn for memory work; returns at once."""
+    def submit(self, turn: ConversationTurn, *, position: int | None = None) -> None:
+        """Queue a journalled turn for memory work; returns at once.
+
+        ``position`` is the turn's index in its session when the caller knows it (saves
+        reading the session's transcript); otherwise it is looked up.
+        """
         if self._queue is None:
             self._queue = asyncio.Queue()
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._run(self._queue))
-        self._queue.put_nowait(turn)
+        self._queue.put_nowait((turn, position))
 
-    async def _run(self, queue: asyncio.Queue[ConversationTurn]) -> None:
+    async def _run(self, queue: asyncio.Queue[tuple[ConversationTurn, int | None]]) -> None:
         while True:
-            turn = await queue.get()
+            turn, position = await queue.get()
             try:
-                await self._process_with_retries(turn)
+                await self._process_with_retries(turn, position)
             except Exception:  # a bug in one turn must not stop the others
                 self.failed += 1
                 log.exception("memory_work_crashed")
