@@ -100,17 +100,32 @@ async def test_without_an_endpoint_the_offline_model_answers(
     await aclose_clients(container)
 
 
-def test_a_backend_not_in_this_release_is_reported_not_silently_replaced(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import structlog.testing
+def test_settings_alone_choose_the_store(tmp_path: Path) -> None:
+    dsn = {"url": "postgresql://app:pw@127.0.0.1:9/db"}
+    supabase = {"url": "http://127.0.0.1:9", "service_role_key": "service-key"}
+    assert backend_choices(load_settings())["store"] == "sqlite"
+    assert backend_choices(load_settings(database=dsn))["store"] == "postgres"
+    assert backend_choices(load_settings(supabase=supabase))["store"] == "supabase"
+    # Both: the direct connection reaches the same tables with fewer hops.
+    assert backend_choices(load_settings(database=dsn, supabase=supabase))["store"] == "postgres"
+    with pytest.raises(ValidationError, match="SUPABASE_URL needs SUPABASE_SERVICE_ROLE_KEY"):
+        load_settings(supabase={"url": "http://127.0.0.1:9"})
 
-    monkeypatch.setenv("DATABASE_URL", "postgresql://app:pw@127.0.0.1:5432/db")
-    with structlog.testing.capture_logs() as logs:
-        build_container(load_settings(companion={"data_dir": tmp_path}))
-    (event,) = [e for e in logs if e["event"] == "backend_not_available_using_embedded_default"]
-    assert event["settings"] == ["DATABASE_URL"] and event["log_level"] == "warning"
-    assert "pw" not in str(event)
+
+async def test_remote_stores_are_built_without_connecting(tmp_path: Path) -> None:
+    from companion.adapters.supabase import SupabaseMemoryStore
+    from companion.app.database_batcher import BatchingMemoryStore
+
+    # Nothing listens on port 9: building the stores must not need the server.
+    settings = load_settings(
+        companion={"data_dir": tmp_path},
+        supabase={"url": "http://127.0.0.1:9", "service_role_key": "service-key"},
+    )
+    container = build_container(settings)
+    store = container.gateways.memory_store()
+    assert isinstance(store, BatchingMemoryStore)
+    assert isinstance(store._store, SupabaseMemoryStore)
+    await aclose_clients(container)
 
 
 async def test_openai_embedder_is_chosen_only_when_asked_for(openai_peer: OpenAIPeer) -> None:
