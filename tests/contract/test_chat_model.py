@@ -4,20 +4,44 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from companion.adapters.local.offline_chat_model import OfflineChatModel
 from companion.adapters.openai import OpenAIChatModel
-from companion.domain.models import ChatMessage, ChatRequest, Role
+from companion.domain.models import (
+    ChatMessage,
+    ChatRequest,
+    Memory,
+    MemoryCategory,
+    Role,
+    UserProfile,
+)
 from companion.ports.chat_model import ChatModel
 
 
 def _scripted_llm(peer: Any, body: Any) -> Any:
     """A stand-in LLM behind the local peer: enough sense to meet the contract."""
     said = body["messages"][-1]["content"]
+    fmt = body.get("response_format") or {}
+    if fmt.get("json_schema", {}).get("name") == "profile":
+        likes = re.findall(r"\] Likes (\w+)", said)
+        return peer.answer(
+            json.dumps(
+                {
+                    "name": None,
+                    "language": None,
+                    "interests": likes,
+                    "goals": [],
+                    "preferences": [],
+                    "notes": None,
+                }
+            )
+        )
     if "response_format" in body:
         items = []
         for key, pattern in (("name", r"name is (\w+)"), ("home.city", r"live in (\w+)")):
@@ -80,3 +104,22 @@ async def test_extracts_memories_from_a_statement(chat_model: ChatModel) -> None
 async def test_does_not_invent_what_it_was_not_told(chat_model: ChatModel) -> None:
     reply = await chat_model.reply(ask("What's my dog called?"))
     assert "know" in reply.lower()
+
+
+async def test_a_profile_draft_holds_what_the_memories_say(chat_model: ChatModel) -> None:
+    now = datetime(2026, 3, 1, tzinfo=UTC)
+    user = uuid.UUID(int=77)
+    profile = UserProfile(user_id=user, created_at=now, updated_at=now, name="Ada")
+    chai = Memory(
+        id=uuid.uuid4(),
+        user_id=user,
+        category=MemoryCategory.PREFERENCE,
+        text="Likes chai",
+        importance=5,
+        created_at=now,
+        updated_at=now,
+        key="likes.chai",
+        value="chai",
+    )
+    draft = await chat_model.build_profile(profile, [chai])
+    assert [i.casefold() for i in draft.interests] == ["chai"]

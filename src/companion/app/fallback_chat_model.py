@@ -12,7 +12,13 @@ from collections.abc import AsyncIterator, Callable, Sequence
 import structlog
 
 from companion.domain.errors import ChatModelError, ChatModelUnavailable
-from companion.domain.models import ChatRequest, Memory, MemoryCandidate
+from companion.domain.models import (
+    ChatRequest,
+    Memory,
+    MemoryCandidate,
+    ProfileDraft,
+    UserProfile,
+)
 from companion.ports.chat_model import ChatModel
 
 __all__ = ["FallbackChatModel"]
@@ -128,6 +134,21 @@ class FallbackChatModel(ChatModel):
                 self._answered()
                 return found
         return await self._fallback.extract_memories(text, known)
+
+    async def build_profile(self, profile: UserProfile, memories: Sequence[Memory]) -> ProfileDraft:
+        """The primary's draft; the deterministic one when it is down or its answer is
+        unusable (like extraction, it never fails the session's end)."""
+        if self._try_primary():
+            try:
+                draft = await self._primary.build_profile(profile, memories)
+            except ChatModelUnavailable as exc:
+                self._failed(exc)
+            except ChatModelError as exc:
+                log.warning("profile_fell_back_to_patterns", error=type(exc).__name__)
+            else:
+                self._answered()
+                return draft
+        return await self._fallback.build_profile(profile, memories)
 
     async def ping(self) -> str:
         """The primary's health check (the fallback is in-process and always answers)."""

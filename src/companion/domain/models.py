@@ -201,6 +201,19 @@ class UserProfile:
 
 
 @dataclass(frozen=True, slots=True)
+class ProfileDraft:
+    """A profile as a model proposes it from memories. The domain merges it into the
+    stored profile (``domain.profiles.merge_draft``); it never replaces one outright."""
+
+    name: str | None = None
+    interests: tuple[str, ...] = ()
+    goals: tuple[str, ...] = ()
+    preferences: Mapping[str, str] = field(default_factory=dict, compare=False)
+    language: str | None = None
+    notes: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ConversationTurn:
     """One utterance in a session."""
 

@@ -5,7 +5,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from typing import Protocol
 
-from companion.domain.models import ChatRequest, Memory, MemoryCandidate
+from companion.domain.models import (
+    ChatRequest,
+    Memory,
+    MemoryCandidate,
+    ProfileDraft,
+    UserProfile,
+)
 
 
 class ChatModel(Protocol):
@@ -36,4 +42,9 @@ class ChatModel(Protocol):
         ``known`` are stored memories related to the utterance: a model that reads them
         reuses their keys for updates and corrections, and leaves out repetitions.
         """
+        ...
+
+    async def build_profile(self, profile: UserProfile, memories: Sequence[Memory]) -> ProfileDraft:
+        """A draft of the user's profile from what it says now and these memories (one
+        call per session, at its end); the domain merges it, it never replaces."""
         ...

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 import pytest
@@ -67,6 +67,8 @@ class App:
     worker: MemoryWorker
     onboarding: OnboardingService
     conversations: ConversationService
+    users: UserService
+    rag: RAGService
 
 
 @pytest.fixture
@@ -87,7 +89,9 @@ def app() -> App:
     worker = MemoryWorker(convo_store, memories, profiles, model, clock)
     chat = ChatService(users, conversations, profiles, rag, model, worker)
     onboarding = OnboardingService(profiles, memories)
-    return App(clock, model, chat, memories, profiles, worker, onboarding, conversations)
+    return App(
+        clock, model, chat, memories, profiles, worker, onboarding, conversations, users, rag
+    )
 
 
 async def test_a_returning_user_is_greeted_with_the_last_conversation(app: App) -> None:
@@ -202,3 +206,29 @@ async def test_a_journalled_turn_left_unprocessed_is_recovered(app: App) -> None
     (dog,) = await app.memories.list(ADA)
     assert (dog.key, dog.value, dog.created_at) == ("pet.dog.rex", "Rex", turn.created_at)
     assert await app.worker.recover() == 0  # processed once, marked, never again
+
+
+class DraftingModel(CountingChatModel):
+    """Drafts the profile the way a language model would: in its own words."""
+
+    async def build_profile(self, profile, memories):  # type: ignore[no-untyped-def]
+        self.calls.append("build_profile")
+        draft = await super().build_profile(profile, memories)
+        return replace(draft, notes=f"Told me {len(memories)} things about themself.")
+
+
+async def test_the_profile_is_redrafted_once_per_session_from_what_it_taught(app: App) -> None:
+    model = DraftingModel()
+    chat = ChatService(app.users, app.conversations, app.profiles, app.rag, model, app.worker)
+    session = await chat.start(ADA)
+    for text in ("My name is Ada.", "I live in Lahore.", "I have a cat called Miso."):
+        await chat.turn(session, text)
+    await chat.end(session)
+    assert model.calls.count("build_profile") == 1
+    profile = await app.profiles.get(ADA)
+    assert profile.notes == "Told me 3 things about themself." and profile.name == "Ada"
+
+    quiet = await chat.start(ADA)
+    await chat.turn(quiet, "How are you?")
+    await chat.end(quiet)
+    assert model.calls.count("build_profile") == 1  # nothing learned, no call

@@ -15,7 +15,15 @@ from collections.abc import AsyncIterator, Sequence
 from companion.domain.answering import acknowledge, answer_question
 from companion.domain.errors import InvalidInput
 from companion.domain.extraction import extract_candidates
-from companion.domain.models import ChatRequest, Memory, MemoryCandidate, Role, UserProfile
+from companion.domain.models import (
+    ChatRequest,
+    Memory,
+    MemoryCandidate,
+    ProfileDraft,
+    Role,
+    UserProfile,
+)
+from companion.domain.profiles import draft_from_memories
 from companion.domain.questions import parse_question
 from companion.ports.chat_model import ChatModel
 
@@ -85,6 +93,10 @@ class OfflineChatModel(ChatModel):
         reconciliation matches keys.
         """
         return extract_candidates(text)
+
+    async def build_profile(self, profile: UserProfile, memories: Sequence[Memory]) -> ProfileDraft:
+        """The deterministic merge of the memories' slots (name, likes, goals, favourites)."""
+        return draft_from_memories(profile, memories)
 
 
 def _compose(request: ChatRequest) -> str:

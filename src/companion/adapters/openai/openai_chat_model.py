@@ -8,7 +8,7 @@ ChatModelUnavailable with messages that never carry the key or the server's repl
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import openai
@@ -23,7 +23,13 @@ from companion.domain.errors import (
     CompanionError,
     InvalidInput,
 )
-from companion.domain.models import ChatRequest, Memory, MemoryCandidate
+from companion.domain.models import (
+    ChatRequest,
+    Memory,
+    MemoryCandidate,
+    ProfileDraft,
+    UserProfile,
+)
 from companion.domain.validation import validate_candidate
 from companion.ports.chat_model import ChatModel
 
@@ -154,27 +160,45 @@ class OpenAIChatModel(ChatModel):
             log.warning("extracted_memories_dropped", n=dropped, kept=len(found))
         return found
 
-    async def _extraction(self, text: str, known: Sequence[Memory]) -> str:
+    async def build_profile(self, profile: UserProfile, memories: Sequence[Memory]) -> ProfileDraft:
+        """A draft of the profile from the stored one and these memories (one call)."""
+        raw = await self._structured(
+            lambda with_schema: _prompts.profile_messages(
+                profile, memories, with_schema=with_schema
+            ),
+            _prompts.PROFILE_FORMAT,
+        )
+        try:
+            drafted = _prompts.DraftedProfile.model_validate_json(raw)
+        except ValidationError:
+            raise ChatModelError("the chat model's profile was not the expected JSON") from None
+        return ProfileDraft(
+            name=drafted.name,
+            language=drafted.language,
+            interests=tuple(drafted.interests),
+            goals=tuple(drafted.goals),
+            preferences={p.key: p.value for p in drafted.preferences},
+            notes=drafted.notes,
+        )
+
+    async def _structured(self, messages: Callable[[bool], Any], schema_format: Any) -> str:
+        """One structured-output call: the strict schema where the server takes it,
+        else JSON mode with the schema in the prompt (remembered for later calls)."""
         if self._json_schema_supported:
             try:
-                return await self._extract_call(text, _prompts.JSON_SCHEMA_FORMAT, known)
+                return await self._json_call(messages(False), schema_format)
             except openai.BadRequestError as exc:
                 if not _rejects_json_schema(exc):
                     raise _translate(exc) from None
                 self._json_schema_supported = False
                 log.info("json_schema_unsupported_using_json_object", model=self._model)
-        return await self._extract_call(text, _prompts.JSON_OBJECT_FORMAT, known)
+        fmt = _prompts.JSON_OBJECT_FORMAT
+        try:
+            return await self._json_call(messages(True), fmt)
+        except openai.BadRequestError as exc:
+            raise _translate(exc) from None
 
-    async def _extract_call(self, text: str, response_format: Any, known: Sequence[Memory]) -> str:
-        schema_in_prompt = response_format["type"] != "json_schema"
-        # Typed as Any: the SDK's TypedDict params add nothing over the schema tests.
-        messages: Any = [
-            {
-                "role": "system",
-                "content": _prompts.extraction_prompt(with_schema=schema_in_prompt, known=known),
-            },
-            {"role": "user", "content": text},
-        ]
+    async def _json_call(self, messages: Any, response_format: Any) -> str:
         try:
             completion = await self._client.chat.completions.create(
                 model=self._model,
@@ -182,13 +206,18 @@ class OpenAIChatModel(ChatModel):
                 response_format=response_format,
                 temperature=0,
             )
-        except openai.BadRequestError as exc:
-            if schema_in_prompt:
-                raise _translate(exc) from None
-            raise  # _extraction decides: json_schema unsupported, or a real rejection
+        except openai.BadRequestError:
+            raise  # _structured decides: json_schema unsupported, or a real rejection
         except openai.OpenAIError as exc:
             raise _translate(exc) from None
         return _content(completion)
+
+    async def _extraction(self, text: str, known: Sequence[Memory]) -> str:
+        def messages(with_schema: bool) -> Any:
+            prompt = _prompts.extraction_prompt(with_schema=with_schema, known=known)
+            return [{"role": "system", "content": prompt}, {"role": "user", "content": text}]
+
+        return await self._structured(messages, _prompts.JSON_SCHEMA_FORMAT)
 
 
 def _chat_messages(request: ChatRequest) -> Any:

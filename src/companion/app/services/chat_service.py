@@ -16,6 +16,7 @@ from companion.app.services.memory_worker import MemoryWorker
 from companion.app.services.profile_service import ProfileService
 from companion.app.services.rag_service import RAGService
 from companion.app.services.user_service import UserService
+from companion.domain.errors import ChatModelError
 from companion.domain.models import (
     ChatMessage,
     ChatRequest,
@@ -148,5 +149,22 @@ class ChatService:
         await self._worker.drain(_END_DRAIN_SECONDS)
         session.learned[:] = self._worker.take_learned(session.session_id)
         summary = await self._conversations.end(session, open_threads=open_threads)
+        if session.learned:
+            await self._rebuild_profile(session)
         log.info("session_ended", turns=session.turns, learned=len(session.learned))
         return summary
+
+    async def _rebuild_profile(self, session: Session) -> None:
+        """One model call per session: the profile redrafted from what the session taught.
+
+        The per-turn merge already keeps the profile's slots current; a language model
+        adds what no pattern can (interests and goals in its own words, a short
+        description). A failure leaves the profile as the per-turn merge left it.
+        """
+        profile = await self._profiles.get(session.user_id)
+        try:
+            draft = await self._model.build_profile(profile, session.learned)
+        except ChatModelError as exc:
+            log.warning("profile_rebuild_failed", error=type(exc).__name__)
+            return
+        await self._profiles.apply_draft(session.user_id, draft)

@@ -10,56 +10,16 @@ import structlog
 
 from companion.app.services.user_service import UserService
 from companion.domain.errors import InvalidInput
-from companion.domain.models import Memory, UserProfile
+from companion.domain.models import Memory, ProfileDraft, UserProfile
+from companion.domain.profiles import merge_draft, merge_memories, unmerge_memories
 from companion.domain.validation import MAX_MEMORY_TEXT, normalize_name, validate_text
 from companion.ports.clock import Clock
 from companion.ports.profile_store import ProfileStore
 
 log = structlog.get_logger(__name__)
 
-_MAX_LIST = 50
 _MAX_PARTICIPANTS = 20
 _EDITABLE = frozenset({"name", "display_name", "language", "notes"})
-
-
-def _add_unique(items: tuple[str, ...], new: str) -> tuple[str, ...]:
-    folded = {i.casefold() for i in items}
-    return items if new.casefold() in folded else (*items, new)[-_MAX_LIST:]
-
-
-def merge_memories(profile: UserProfile, memories: Iterable[Memory]) -> UserProfile:
-    """The profile with what these memories say about the user folded in (deterministic)."""
-    name, interests, goals = profile.name, profile.interests, profile.goals
-    preferences = dict(profile.preferences)
-    for memory in memories:
-        key, value = memory.key or "", memory.value or memory.text
-        if key == "name":
-            name = value
-        elif key.startswith("likes."):
-            interests = _add_unique(interests, value)
-        elif key.startswith("dislikes.") or key.startswith("favourite."):
-            preferences[key] = value
-        elif key.startswith("goal."):
-            goals = _add_unique(goals, value)
-    return replace(profile, name=name, interests=interests, goals=goals, preferences=preferences)
-
-
-def unmerge_memories(profile: UserProfile, memories: Iterable[Memory]) -> UserProfile:
-    """The profile without what these (forgotten) memories had put into it."""
-    name, interests, goals = profile.name, profile.interests, profile.goals
-    preferences = dict(profile.preferences)
-    for memory in memories:
-        key, value = memory.key or "", memory.value or memory.text
-        folded = value.casefold()
-        if key == "name" and name is not None and name.casefold() == folded:
-            name = None
-        elif key.startswith("likes."):
-            interests = tuple(i for i in interests if i.casefold() != folded)
-        elif key.startswith("goal."):
-            goals = tuple(g for g in goals if g.casefold() != folded)
-        elif key.startswith(("favourite.", "dislikes.")):
-            preferences.pop(key, None)
-    return replace(profile, name=name, interests=interests, goals=goals, preferences=preferences)
 
 
 class ProfileService:
@@ -87,6 +47,17 @@ class ProfileService:
         merged = replace(merged, updated_at=self._clock.now())
         await self._users.save(merged)
         log.info("profile_updated")
+        return merged
+
+    async def apply_draft(self, user_id: UUID, draft: ProfileDraft) -> UserProfile:
+        """Fold a model's draft of the profile in (see ``domain.profiles.merge_draft``)."""
+        profile = await self.get(user_id)
+        merged = merge_draft(profile, draft)
+        if merged == profile and dict(merged.preferences) == dict(profile.preferences):
+            return profile
+        merged = replace(merged, updated_at=self._clock.now())
+        await self._users.save(merged)
+        log.info("profile_rebuilt")
         return merged
 
     async def forget_memories(self, user_id: UUID, memories: Iterable[Memory]) -> UserProfile:
