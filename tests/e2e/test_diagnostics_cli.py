@@ -7,6 +7,7 @@ import json
 import asyncpg
 from tests.e2e.conftest import Run
 from tests.servers.postgres import PostgresServer
+from tests.servers.redis import RedisServer
 
 
 def test_doctor_on_the_embedded_default_reports_every_backend(run: Run) -> None:
@@ -75,3 +76,30 @@ async def test_db_migrate_applies_once_then_has_nothing_to_do(
     assert again.returncode == 0, again.stderr
     assert again.stdout.strip().endswith("nothing to apply.")
     assert "already applied" in again.stdout
+
+
+def test_doctor_and_stats_against_real_postgres_and_redis(
+    run: Run, postgres_dsn: str, redis_server: RedisServer
+) -> None:
+    env = {
+        "COMPANION_EMBEDDER": "hashing",
+        "DATABASE_URL": postgres_dsn,
+        "REDIS_URL": redis_server.url,
+    }
+    said = run("chat", "--user", "ada", stdin="I have a dog called Biscuit.\n", env=env)
+    assert said.returncode == 0, said.stderr
+    doctor = run("doctor", "--json", env=env)
+    assert doctor.returncode == 0, doctor.stdout + doctor.stderr
+    rows = {c["name"]: c for c in json.loads(doctor.stdout)["checks"]}
+    assert {rows[n]["status"] for n in ("store", "schema", "pgvector", "dimensions", "cache")} == {
+        "ok"
+    }
+    assert rows["store"]["backend"] == "postgres" and rows["cache"]["backend"] == "redis"
+
+    stats = run("stats", "--user", "ada", "--json", env=env)
+    assert stats.returncode == 0, stats.stderr
+    report = json.loads(stats.stdout)
+    assert report["connection_pool"]["postgres"]["size"] >= 1
+    assert report["cache"]["backend"] == "redis" and report["cache"]["state"] == "closed"
+    assert report["database_batching"]["configured"] is True
+    assert report["memory"]["total"] == 1
