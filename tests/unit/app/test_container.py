@@ -164,3 +164,23 @@ async def test_query_vectors_of_an_in_process_model_stay_out_of_the_shared_cache
     finally:
         await aclose_clients(container)
         container.shutdown_resources()
+
+
+async def test_uplift_is_the_agents_voice_when_its_key_is_set(tmp_path: Path) -> None:
+    from companion.adapters.livekit.livekit_tts import SpeechSynthesizerTTS
+
+    plain = build_container(load_settings(companion={"data_dir": tmp_path}))
+    assert plain.gateways.voice_tts() is None  # text only: nothing to speak with
+    settings = load_settings(
+        companion={"data_dir": tmp_path},
+        upliftai={
+            "api_key": "sk_api_test-0123456789",
+            "base_url": "ws://127.0.0.1:9",
+            "output_format": "ULAW_8000_8",
+        },
+    )
+    container = build_container(settings)
+    voice = container.gateways.voice_tts()  # built without connecting
+    assert isinstance(voice, SpeechSynthesizerTTS)
+    assert voice.sample_rate == 8000
+    await aclose_clients(container)
