@@ -6,6 +6,7 @@ import json
 import os
 from pathlib import Path
 
+import asyncpg
 import pytest
 from tests.e2e.conftest import Run
 
@@ -54,3 +55,22 @@ def test_latency_bench_reports_percentiles_and_memory(run: Run) -> None:
     assert report["memories"] == 300 and report["queries"] == 30
     assert 0 < report["latency_ms"]["p50"] <= report["latency_ms"]["p95"]
     assert report["rss_mb"]["after"] > 0
+
+
+async def test_locomo_on_postgres_only_when_asked(
+    run: Run, locomo: Path, postgres_dsn: str
+) -> None:
+    env = {"DATABASE_URL": postgres_dsn}
+    args = ("bench", "locomo", "--data", str(locomo), "--conversations", "1", "--json")
+    scratch = run(*args, env=env, timeout=600)
+    assert scratch.returncode == 0, scratch.stderr
+    conn = await asyncpg.connect(postgres_dsn)
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM companion_memories") == 0
+        on_postgres = run(*args, "--configured-backends", env=env, timeout=600)
+        assert on_postgres.returncode == 0, on_postgres.stderr
+        assert await conn.fetchval("SELECT count(*) FROM companion_memories") == 419
+    finally:
+        await conn.close()
+    # The same method holds on PostgreSQL (ts_rank instead of BM25 for the lexical side).
+    assert json.loads(on_postgres.stdout)["recall"]["all"]["10"] >= 70

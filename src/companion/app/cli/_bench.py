@@ -16,7 +16,7 @@ from companion.app.bench.locomo import run_locomo
 from companion.app.bench.locomo_data import load_locomo
 from companion.app.bench.progress import Progress
 from companion.app.container import aclose_clients, build_container
-from companion.app.settings import Settings
+from companion.app.settings import DatabaseSettings, RedisSettings, Settings, SupabaseSettings
 from companion.domain.errors import InvalidInput
 
 _MAX_K = 1000
@@ -35,6 +35,16 @@ def parse_ks(raw: str) -> list[int]:
 
 async def run_bench(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     """Run one benchmark in a scratch data directory (unless --data-dir names one)."""
+    if not args.configured_backends:
+        # Benchmarks write thousands of memories for made-up users: never into the
+        # user's own database or cache unless asked to.
+        settings = settings.model_copy(
+            update={
+                "database": DatabaseSettings(),
+                "supabase": SupabaseSettings(),
+                "redis": RedisSettings(),
+            }
+        )
     with tempfile.TemporaryDirectory(prefix="companion-bench-") as scratch:
         if not getattr(args, "data_dir", None):
             settings = settings.model_copy(

@@ -94,8 +94,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = commands.add_parser("bench", help="measure retrieval: LoCoMo recall, latency at scale")
     benchmarks = bench.add_subparsers(dest="benchmark", parser_class=OneLineParser)
+    backends = OneLineParser(add_help=False)
+    backends.add_argument(
+        "--configured-backends",
+        action="store_true",
+        help="run on DATABASE_URL / SUPABASE_URL / REDIS_URL (writes benchmark users there); "
+        "by default a scratch embedded store",
+    )
     locomo = benchmarks.add_parser(
-        "locomo", parents=[common, as_json], help="recall@k on the LoCoMo benchmark"
+        "locomo", parents=[common, as_json, backends], help="recall@k on the LoCoMo benchmark"
     )
     locomo.add_argument("--data", required=True, help="a LoCoMo JSON file")
     locomo.add_argument(
@@ -111,7 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="do not name the speakers as participants (an ablation: no name masking)",
     )
     latency = benchmarks.add_parser(
-        "latency", parents=[common, as_json], help="retrieval latency for one large user"
+        "latency",
+        parents=[common, as_json, backends],
+        help="retrieval latency for one large user",
     )
     latency.add_argument("--memories", type=int, default=10_000, help="memories (10000)")
     latency.add_argument("--queries", type=int, default=300, help="timed queries (300)")
