@@ -11,12 +11,6 @@ turn (extraction, reconciliation, writes).
 
 from __future__ import annotations
 
-import os
-
-# As companion-agent does before NumPy loads (see the README): idle BLAS threads stop
-# spinning on the core the SQLite thread needs.
-os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
-
 import argparse
 import asyncio
 import random

@@ -22,13 +22,6 @@ much of the exact dense top 50 the index finds; statements sent per retrieval.
 
 from __future__ import annotations
 
-import os
-
-# As `companion-agent` does (see companion.app.cli): idle OpenBLAS threads must stop
-# spinning, or they steal the cores the PostgreSQL backend needs right after a query is
-# embedded. Set before NumPy loads.
-os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
-
 import argparse
 import asyncio
 import random

@@ -12,6 +12,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self, TypeVar, TypeVarTuple
 
+from companion.adapters.sqlite._checkpointer import WalCheckpointer
 from companion.adapters.sqlite._migrations import load_migrations, migrate
 from companion.domain.errors import CompanionError, StoreError, StoreUnavailable
 
@@ -51,13 +52,19 @@ class SqliteDatabase:
     """
 
     def __init__(
-        self, path: Path, executor: ThreadPoolExecutor, conn: sqlite3.Connection, version: int
+        self,
+        path: Path,
+        executor: ThreadPoolExecutor,
+        conn: sqlite3.Connection,
+        version: int,
+        checkpointer: WalCheckpointer | None = None,
     ) -> None:
         """Use :meth:`open`; this wires already-opened parts together."""
         self._path = path
         self._executor: ThreadPoolExecutor | None = executor
         self._conn: sqlite3.Connection | None = conn
         self._version = version
+        self._checkpointer = checkpointer
 
     @classmethod
     def open(cls, path: Path, *, busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> SqliteDatabase:
@@ -77,7 +84,9 @@ class SqliteDatabase:
         except BaseException:
             executor.shutdown(wait=True)
             raise
-        return cls(path, executor, conn, version)
+        checkpointer = WalCheckpointer(path, busy_timeout=busy_timeout)
+        checkpointer.start()
+        return cls(path, executor, conn, version, checkpointer)
 
     @property
     def path(self) -> Path:
@@ -157,6 +166,8 @@ class SqliteDatabase:
         executor, self._executor = self._executor, None
         if executor is None:
             return
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
         on_worker = threading.current_thread().name.startswith(_WORKER_PREFIX)
         executor.shutdown(wait=not on_worker)
         self._close_connection()
@@ -225,6 +236,8 @@ def _connect(path: Path, busy_timeout: float) -> tuple[sqlite3.Connection, int]:
         if str(mode).lower() != "wal":
             raise StoreError(f"SQLite could not switch {path} to WAL mode (got {mode!r})")
         conn.execute("PRAGMA synchronous = NORMAL")
+        # Checkpoints run on their own thread (WalCheckpointer), not inside a commit.
+        conn.execute("PRAGMA wal_autocheckpoint = 0")
         conn.execute("PRAGMA foreign_keys = ON")
         # The default 2 MiB page cache cannot hold a 10,000-memory user's rows (vectors make
         # them ~1.5 KiB each), and every lexical hit reads its row; 64 MiB is a ceiling,
