@@ -56,52 +56,67 @@ async def _postgres(request: pytest.FixtureRequest) -> PostgresDatabase:
     return await PostgresDatabase.open(dsn, min_size=1, max_size=4)
 
 
+@contextlib.asynccontextmanager
+async def _store(
+    request: pytest.FixtureRequest,
+    file: Path,
+    memory: Callable[[], object],
+    sqlite: Callable[[SqliteDatabase], object],
+    postgres: Callable[[PostgresDatabase], object],
+) -> AsyncIterator[object]:
+    """The store of the requested backend, closed (or its pool) afterwards."""
+    if request.param == "memory":
+        yield memory()
+    elif request.param == "postgres":
+        pg = await _postgres(request)
+        try:
+            yield postgres(pg)
+        finally:
+            await pg.close()
+    else:
+        db = SqliteDatabase.open(file)
+        try:
+            yield sqlite(db)
+        finally:
+            db.close()
+
+
 @pytest.fixture(params=STORE_BACKENDS)
 async def memory_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[object]:
-    if request.param == "memory":
-        store: object = InMemoryMemoryStore()
+    async with _store(
+        request,
+        tmp_path / "memories.db",
+        InMemoryMemoryStore,
+        SqliteMemoryStore,
+        PostgresMemoryStore,
+    ) as store:
         yield store
-        return
-    if request.param == "postgres":
-        pg = await _postgres(request)
-        yield PostgresMemoryStore(pg)
-        await pg.close()
-        return
-    db = SqliteDatabase.open(tmp_path / "memories.db")
-    yield SqliteMemoryStore(db)
-    db.close()
 
 
 @pytest.fixture(params=STORE_BACKENDS)
 async def profile_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[object]:
-    if request.param == "memory":
-        yield InMemoryProfileStore()
-        return
-    if request.param == "postgres":
-        pg = await _postgres(request)
-        yield PostgresProfileStore(pg)
-        await pg.close()
-        return
-    db = SqliteDatabase.open(tmp_path / "profiles.db")
-    yield SqliteProfileStore(db)
-    db.close()
+    async with _store(
+        request,
+        tmp_path / "profiles.db",
+        InMemoryProfileStore,
+        SqliteProfileStore,
+        PostgresProfileStore,
+    ) as store:
+        yield store
 
 
 @pytest.fixture(params=STORE_BACKENDS)
 async def conversation_store(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[object]:
-    if request.param == "memory":
-        yield InMemoryConversationStore()
-        return
-    if request.param == "postgres":
-        pg = await _postgres(request)
-        yield PostgresConversationStore(pg)
-        await pg.close()
-        return
-    db = SqliteDatabase.open(tmp_path / "conversations.db")
-    yield SqliteConversationStore(db)
-    db.close()
+    async with _store(
+        request,
+        tmp_path / "conversations.db",
+        InMemoryConversationStore,
+        SqliteConversationStore,
+        PostgresConversationStore,
+    ) as store:
+        yield store
 
 
 def make_memory(

@@ -8,6 +8,7 @@ never carry the URL (it may hold a password).
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -209,11 +210,10 @@ class RedisCache(Cache):
         if self._closed:
             return
         self._closed = True
-        try:
+        # Closing connections to a dead server fails, and then there is nothing to release.
+        with contextlib.suppress(RedisError, OSError):
             await self._client.aclose()
             await self._client.connection_pool.disconnect()
-        except (RedisError, OSError):
-            pass  # closing a connection to a dead server: nothing left to release
 
     async def close(self) -> None:
         await self.aclose()

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from postgrest import ReturnMethod
 
-from companion.adapters.supabase._codec import rows_of, timestamp, uuid_text
+from companion.adapters.supabase._codec import Row, rows_of, timestamp, uuid_text
 from companion.adapters.supabase._paging import DEFAULT_PAGE_SIZE, check_page, fetch_pages
 from companion.adapters.supabase._rows import (
     SUMMARY_COLUMNS,
@@ -144,9 +144,11 @@ class SupabaseConversationStore(ConversationStore):
         insert = self._client.table(SUMMARIES).insert(row, returning=ReturnMethod.minimal)
         try:
             await self._client.execute(insert, what="saving a summary")
-            return
         except Conflict:
-            pass  # the session (or the id) has a summary already: replace it if ours
+            # The session (or the id) has a summary already: replace it if it is ours.
+            await self._replace_summary(row)
+
+    async def _replace_summary(self, row: Row) -> None:
         replace = (
             self._client.table(SUMMARIES)
             .update(row)
