@@ -434,3 +434,48 @@ async def test_only_the_best_candidates_bring_in_their_neighbours(
     assert threads == [("t0", 0), ("t0", 1), ("t0", 2), ("t1", 1), ("t2", 1)]
     with pytest.raises(InvalidInput):
         await memory_store.candidates(ADA, replace(query, expand=-1))
+
+
+async def test_keys_list_the_users_keyed_memories_with_their_ids(
+    memory_store: MemoryStore,
+) -> None:
+    assert await memory_store.keys(ADA) == {}
+    home = make_memory(ADA, "Lives in Paris", key="location.home")
+    dog = make_memory(ADA, "Has a dog called Biscuit", key="pet.dog")
+    await memory_store.add(home, None)
+    await memory_store.add(dog, await vec(dog.text))
+    await memory_store.add(make_memory(ADA, "Went hiking last summer"), None)  # no slot
+    await memory_store.add(make_memory(BOB, "Lives in Rome", key="location.home"), None)
+    await memory_store.add(make_memory(BOB, "Name is Bob", key="name"), None)
+    assert await memory_store.keys(ADA) == {"location.home": home.id, "pet.dog": dog.id}
+    assert set(await memory_store.keys(BOB)) == {"location.home", "name"}
+
+
+async def test_keys_follow_updates_and_deletes(memory_store: MemoryStore) -> None:
+    home = make_memory(ADA, "Lives in Paris", key="location.home")
+    tea = make_memory(ADA, "Likes tea", key="likes.tea")
+    loose = make_memory(ADA, "Works at Acme")
+    for memory in (home, tea, loose):
+        await memory_store.add(memory, None)
+    await memory_store.update(replace(home, key="location.previous"), None)
+    await memory_store.update(replace(tea, key=None), None)
+    await memory_store.update(replace(loose, key="work.employer"), None)
+    assert await memory_store.keys(ADA) == {
+        "location.previous": home.id,
+        "work.employer": loose.id,
+    }
+    assert await memory_store.delete(ADA, home.id) is True
+    assert await memory_store.keys(ADA) == {"work.employer": loose.id}
+    assert await memory_store.delete(ADA, loose.id) is True
+    assert await memory_store.keys(ADA) == {}
+
+
+async def test_keys_reject_a_bad_user_id_as_find_by_key_does(memory_store: MemoryStore) -> None:
+    for bad in (str(ADA), None, 7):
+        try:
+            await memory_store.find_by_key(bad, "name")  # type: ignore[arg-type]
+        except Exception as exc:  # whatever find_by_key raises, keys must raise too
+            with pytest.raises(type(exc)):
+                await memory_store.keys(bad)  # type: ignore[arg-type]
+        else:
+            assert await memory_store.keys(bad) == {}  # type: ignore[arg-type]

@@ -24,8 +24,8 @@ from tests.integration._supabase_wire import (
     pg_time,
 )
 
+from companion.adapters.schema_json.rows import memory_from_row, memory_row
 from companion.adapters.supabase import SupabaseClient, SupabaseMemoryStore
-from companion.adapters.supabase._rows import memory_from_row, memory_row
 from companion.domain.errors import (
     AccessDenied,
     CompanionError,

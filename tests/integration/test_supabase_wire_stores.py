@@ -1,4 +1,5 @@
-"""SupabaseProfileStore and SupabaseConversationStore on the wire (respx as the project)."""
+"""SupabaseProfileStore, SupabaseConversationStore and SupabaseMemoryStore.keys on the wire
+(respx as the project)."""
 
 from __future__ import annotations
 
@@ -27,9 +28,10 @@ from tests.integration._supabase_wire import (
 from companion.adapters.supabase import (
     SupabaseClient,
     SupabaseConversationStore,
+    SupabaseMemoryStore,
     SupabaseProfileStore,
 )
-from companion.domain.errors import Conflict, InvalidInput
+from companion.domain.errors import Conflict, InvalidInput, StoreError
 from companion.domain.models import ConversationSummary, ConversationTurn, Role, UserProfile
 
 PROFILE = UserProfile(
@@ -339,3 +341,44 @@ async def test_summaries_are_newest_first(
     assert await conversations.latest_summary(BOB) is None
     with pytest.raises(InvalidInput):
         await conversations.summaries(ADA, "3")  # type: ignore[arg-type]
+
+
+# --- memory keys ------------------------------------------------------------------------
+
+
+async def test_memory_keys_read_key_and_id_only_page_by_page(
+    api: respx.MockRouter, client: SupabaseClient
+) -> None:
+    rows = [{"key": f"slot.{i}", "id": str(uuid.uuid4())} for i in range(3)]
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        start, size = int(request.url.params["offset"]), int(request.url.params["limit"])
+        return httpx.Response(200, json=rows[start : start + size])
+
+    route = api.get("/companion_memories").mock(side_effect=answer)
+    keys = await SupabaseMemoryStore(client, page_size=2).keys(ADA)
+    assert keys == {row["key"]: uuid.UUID(row["id"]) for row in rows}
+    assert route.call_count == 2  # a full page of two, then a short one
+    for call, offset in zip(route.calls, ("0", "2"), strict=True):
+        assert_service_role(call.request)
+        assert params(call.request) == {
+            "select": "key,id",
+            "user_id": f"eq.{ADA}",
+            "key": "not.is.null",
+            "order": "id.asc",
+            "limit": "2",
+            "offset": offset,
+        }
+
+
+async def test_memory_keys_of_a_user_without_any_are_empty(
+    api: respx.MockRouter, client: SupabaseClient
+) -> None:
+    route = api.get("/companion_memories").respond(200, json=[])
+    assert await SupabaseMemoryStore(client).keys(BOB) == {}
+    assert params(route.calls.last.request)["limit"] == "1000"
+    api.get("/companion_memories").respond(200, json=[{"key": "name", "id": "not-a-uuid"}])
+    with pytest.raises(StoreError):
+        await SupabaseMemoryStore(client).keys(BOB)
+    with pytest.raises(InvalidInput):
+        await SupabaseMemoryStore(client).keys(str(ADA))  # type: ignore[arg-type]

@@ -43,6 +43,12 @@ from companion.app.services import (
     UserService,
 )
 from companion.app.settings import Settings
+from companion.app.write_behind import (
+    WriteBehind,
+    WriteBehindConversationStore,
+    WriteBehindMemoryStore,
+    WriteBehindProfileStore,
+)
 from companion.domain.scoring import RankingWeights
 from companion.ports.cache import Cache
 from companion.ports.chat_model import ChatModel
@@ -219,27 +225,45 @@ def _supabase_client(supabase: dict[str, Any], closers: list[Closer]) -> Any:
     return client
 
 
-def _remote_store(kind: str, port: str, connection: Any, batcher: DatabaseBatcher) -> Any:
-    """A PostgreSQL or Supabase store; the memory store behind the DatabaseBatcher."""
+def _write_behind(
+    kind: str, connection: Any, batcher: DatabaseBatcher, delay: float, closers: list[Closer]
+) -> WriteBehind:
+    """The PostgreSQL or Supabase stores behind one write-behind buffer (and the memory
+    store's reads behind the DatabaseBatcher)."""
     # Imported here: users of the embedded default never load asyncpg or supabase.
     if kind == "postgres":
         from companion.adapters import postgres as pg
 
-        classes: dict[str, Any] = {
-            "memory": pg.PostgresMemoryStore,
-            "profile": pg.PostgresProfileStore,
-            "conversation": pg.PostgresConversationStore,
-        }
+        plain: tuple[Any, Any, Any, Any] = (
+            pg.PostgresMemoryStore(connection),
+            pg.PostgresConversationStore(connection),
+            pg.PostgresProfileStore(connection),
+            pg.PostgresWriteBatch(connection),
+        )
     else:
         from companion.adapters import supabase as sb
 
-        classes = {
-            "memory": sb.SupabaseMemoryStore,
-            "profile": sb.SupabaseProfileStore,
-            "conversation": sb.SupabaseConversationStore,
-        }
-    store = classes[port](connection)
-    return BatchingMemoryStore(store, batcher) if port == "memory" else store
+        plain = (
+            sb.SupabaseMemoryStore(connection),
+            sb.SupabaseConversationStore(connection),
+            sb.SupabaseProfileStore(connection),
+            sb.SupabaseWriteBatch(connection),
+        )
+    memories, conversations, profiles, target = plain
+    writes = WriteBehind(
+        target,
+        memories=BatchingMemoryStore(memories, batcher),
+        conversations=conversations,
+        profiles=profiles,
+        delay=delay,
+    )
+    # Closed before the connection it writes through (closers run last-in, first-out).
+    closers.append(writes.close)
+    return writes
+
+
+def _settler(writes: WriteBehind | None) -> Callable[..., Awaitable[None]] | None:
+    return None if writes is None else writes.settle
 
 
 async def aclose_clients(container: Container) -> None:
@@ -280,26 +304,51 @@ class Gateways(containers.DeclarativeContainer):
     supabase = providers.Singleton(_supabase_client, supabase=config.supabase, closers=closers)
     batcher = providers.Singleton(DatabaseBatcher)
 
+    # Networked stores: one write-behind buffer per process (a turn is one round trip).
+    postgres_writes = providers.Singleton(
+        _write_behind,
+        "postgres",
+        postgres,
+        batcher,
+        config.companion.write_delay_seconds,
+        closers,
+    )
+    supabase_writes = providers.Singleton(
+        _write_behind,
+        "supabase",
+        supabase,
+        batcher,
+        config.companion.write_delay_seconds,
+        closers,
+    )
+    write_behind = providers.Selector(
+        config.choices.store,
+        sqlite=providers.Object(None),
+        memory=providers.Object(None),
+        postgres=postgres_writes,
+        supabase=supabase_writes,
+    )
+
     memory_store = providers.Selector(
         config.choices.store,
         sqlite=providers.Singleton(SqliteMemoryStore, sqlite),
         memory=providers.Singleton(InMemoryMemoryStore),
-        postgres=providers.Singleton(_remote_store, "postgres", "memory", postgres, batcher),
-        supabase=providers.Singleton(_remote_store, "supabase", "memory", supabase, batcher),
+        postgres=providers.Singleton(WriteBehindMemoryStore, postgres_writes),
+        supabase=providers.Singleton(WriteBehindMemoryStore, supabase_writes),
     )
     profile_store = providers.Selector(
         config.choices.store,
         sqlite=providers.Singleton(SqliteProfileStore, sqlite),
         memory=providers.Singleton(InMemoryProfileStore),
-        postgres=providers.Singleton(_remote_store, "postgres", "profile", postgres, batcher),
-        supabase=providers.Singleton(_remote_store, "supabase", "profile", supabase, batcher),
+        postgres=providers.Singleton(WriteBehindProfileStore, postgres_writes),
+        supabase=providers.Singleton(WriteBehindProfileStore, supabase_writes),
     )
     conversation_store = providers.Selector(
         config.choices.store,
         sqlite=providers.Singleton(SqliteConversationStore, sqlite),
         memory=providers.Singleton(InMemoryConversationStore),
-        postgres=providers.Singleton(_remote_store, "postgres", "conversation", postgres, batcher),
-        supabase=providers.Singleton(_remote_store, "supabase", "conversation", supabase, batcher),
+        postgres=providers.Singleton(WriteBehindConversationStore, postgres_writes),
+        supabase=providers.Singleton(WriteBehindConversationStore, supabase_writes),
     )
     # What `stats` reports: the pool of the configured database, and the batcher.
     pools = providers.Selector(
@@ -447,6 +496,7 @@ class Services(containers.DeclarativeContainer):
         rag=rag,
         chat_model=gateways.chat_model,
         worker=memory_worker,
+        settle=providers.Callable(_settler, gateways.write_behind),
     )
 
 

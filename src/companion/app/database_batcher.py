@@ -153,6 +153,11 @@ class BatchingMemoryStore(MemoryStore):
             user_id, ("key", user_id, key), lambda: self._store.find_by_key(user_id, key)
         )
 
+    async def keys(self, user_id: UUID) -> dict[str, UUID]:
+        return await self.batcher.read(
+            user_id, ("keys", user_id), lambda: self._store.keys(user_id)
+        )
+
     async def list(
         self,
         user_id: UUID,

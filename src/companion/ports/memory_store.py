@@ -43,6 +43,11 @@ class MemoryStore(Protocol):
         """The memory of this user filling slot ``key``, or None."""
         ...
 
+    async def keys(self, user_id: UUID) -> dict[str, UUID]:
+        """The slot keys of this user's memories, each with the id of the memory filling it
+        (memories without a key are not listed)."""
+        ...
+
     async def list(
         self,
         user_id: UUID,

@@ -113,8 +113,9 @@ def test_settings_alone_choose_the_store(tmp_path: Path) -> None:
 
 
 async def test_remote_stores_are_built_without_connecting(tmp_path: Path) -> None:
-    from companion.adapters.supabase import SupabaseMemoryStore
+    from companion.adapters.supabase import SupabaseMemoryStore, SupabaseWriteBatch
     from companion.app.database_batcher import BatchingMemoryStore
+    from companion.app.write_behind import WriteBehind, WriteBehindMemoryStore
 
     # Nothing listens on port 9: building the stores must not need the server.
     settings = load_settings(
@@ -122,9 +123,11 @@ async def test_remote_stores_are_built_without_connecting(tmp_path: Path) -> Non
         supabase={"url": "http://127.0.0.1:9", "service_role_key": "service-key"},
     )
     container = build_container(settings)
-    store = container.gateways.memory_store()
-    assert isinstance(store, BatchingMemoryStore)
-    assert isinstance(store._store, SupabaseMemoryStore)
+    assert isinstance(container.gateways.memory_store(), WriteBehindMemoryStore)
+    writes = container.gateways.write_behind()
+    assert isinstance(writes, WriteBehind) and isinstance(writes._target, SupabaseWriteBatch)
+    assert isinstance(writes.memories, BatchingMemoryStore)
+    assert isinstance(writes.memories._store, SupabaseMemoryStore)
     await aclose_clients(container)
 
 

@@ -112,6 +112,9 @@ class InMemoryMemoryStore(MemoryStore):
     async def find_by_key(self, user_id: UUID, key: str) -> Memory | None:
         return next((m for m in self._user(user_id).values() if m.key == key), None)
 
+    async def keys(self, user_id: UUID) -> dict[str, UUID]:
+        return {m.key: m.id for m in self._user(user_id).values() if m.key is not None}
+
     async def list(
         self,
         user_id: UUID,

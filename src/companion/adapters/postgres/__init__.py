@@ -16,6 +16,7 @@ from companion.adapters.postgres.migrator import (
 from companion.adapters.postgres.postgres_conversation_store import PostgresConversationStore
 from companion.adapters.postgres.postgres_memory_store import PostgresMemoryStore
 from companion.adapters.postgres.postgres_profile_store import PostgresProfileStore
+from companion.adapters.postgres.postgres_write_batch import PostgresWriteBatch
 
 __all__ = [
     "MigrationStatus",
@@ -24,6 +25,7 @@ __all__ = [
     "PostgresDatabase",
     "PostgresMemoryStore",
     "PostgresProfileStore",
+    "PostgresWriteBatch",
     "apply_migrations",
     "migration_status",
 ]

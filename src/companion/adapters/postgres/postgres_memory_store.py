@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -117,6 +117,15 @@ class PostgresMemoryStore(MemoryStore):
         row = await self._db.fetchrow(SELECT + " WHERE user_id = $1 AND key = $2", uid, key)
         return None if row is None else memory_from_row(row, uid)
 
+    async def keys(self, user_id: UUID) -> dict[str, UUID]:
+        """The slot keys of this user's memories, each with its memory's id."""
+        self._check_open()
+        uid = check_id(user_id, what="user id")
+        rows = await self._db.fetch(
+            "SELECT key, id FROM companion_memories WHERE user_id = $1 AND key IS NOT NULL", uid
+        )
+        return {row[0]: row[1] for row in rows}
+
     async def list(
         self,
         user_id: UUID,
@@ -164,38 +173,9 @@ class PostgresMemoryStore(MemoryStore):
         query's model. EmbeddingModelMismatch if the user's vectors come from another model.
         """
         self._check_open()
-        uid = check_id(user_id, what="user id")
-        if not isinstance(query, MemoryQuery):
-            raise InvalidInput(f"expected a MemoryQuery, got {type(query).__name__}")
-        limit = check_int(query.limit, what="query limit", low=-(2**31), high=2**31 - 1)
-        expand = check_int(query.expand, what="query expand", low=0, high=2**31 - 1)
-        neighbours = check_int(query.neighbours, what="query neighbours", low=0, high=2**31 - 1)
-        vector: Any = None
-        model = None
-        if query.embedding is not None:
-            vector, model = check_embedding(query.embedding)
-        categories = (
-            None
-            if query.categories is None
-            else [MemoryCategory(c).value for c in query.categories]
-        )
-        rows = await self._db.fetch(
-            _MATCH,
-            uid,
-            search_texts(query.terms, what="terms"),
-            search_texts(query.phrases, what="phrases"),
-            vector,
-            model,
-            limit,
-            categories,
-            neighbours,
-            expand,
-            self._exact_up_to,
-        )
-        return [
-            Candidate(memory=memory_from_row(row, uid), lexical=row[17], dense=row[18])
-            for row in rows
-        ]
+        args = match_args(user_id, query, self._exact_up_to)
+        rows = await self._db.fetch(_MATCH, *args)
+        return candidates_from_rows(rows, args[0])
 
     async def touch(self, user_id: UUID, memory_ids: Sequence[UUID], when: datetime) -> None:
         """Record a use of each of these memories of this user (unknown ids are ignored)."""
@@ -236,6 +216,43 @@ class PostgresMemoryStore(MemoryStore):
     async def close(self) -> None:
         """Mark this store closed (later calls raise StoreError); the pool stays open."""
         self._closed = True
+
+
+def match_args(user_id: object, query: object, exact_up_to: int) -> tuple[Any, ...]:
+    """companion_match_memories' arguments for a search, checked (the user id first)."""
+    uid = check_id(user_id, what="user id")
+    if not isinstance(query, MemoryQuery):
+        raise InvalidInput(f"expected a MemoryQuery, got {type(query).__name__}")
+    limit = check_int(query.limit, what="query limit", low=-(2**31), high=2**31 - 1)
+    expand = check_int(query.expand, what="query expand", low=0, high=2**31 - 1)
+    neighbours = check_int(query.neighbours, what="query neighbours", low=0, high=2**31 - 1)
+    vector: Any = None
+    model = None
+    if query.embedding is not None:
+        vector, model = check_embedding(query.embedding)
+    categories = (
+        None if query.categories is None else [MemoryCategory(c).value for c in query.categories]
+    )
+    return (
+        uid,
+        search_texts(query.terms, what="terms"),
+        search_texts(query.phrases, what="phrases"),
+        vector,
+        model,
+        limit,
+        categories,
+        neighbours,
+        expand,
+        exact_up_to,
+    )
+
+
+def candidates_from_rows(rows: Iterable[Any], user_id: UUID) -> builtins.list[Candidate]:
+    """Candidates from rows of companion_match_memories (or companion_apply_and_match)."""
+    return [
+        Candidate(memory=memory_from_row(row, user_id), lexical=row[17], dense=row[18])
+        for row in rows
+    ]
 
 
 def _vector_params(embedding: object) -> tuple[Any, str, int]:

@@ -53,6 +53,13 @@ def find_memory_by_key(conn: sqlite3.Connection, user_id: str, key: str) -> Any:
     ).fetchone()
 
 
+def memory_keys(conn: sqlite3.Connection, user_id: str) -> list[tuple[str, str]]:
+    """(key, id) of each of this user's memories that fills a slot."""
+    return conn.execute(
+        "SELECT key, id FROM memories WHERE user_id = ? AND key IS NOT NULL", (user_id,)
+    ).fetchall()
+
+
 def list_memories(
     conn: sqlite3.Connection, user_id: str, category: str | None, limit: int | None, offset: int
 ) -> list[Any]:

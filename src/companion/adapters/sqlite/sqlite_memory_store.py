@@ -182,6 +182,13 @@ class SqliteMemoryStore(MemoryStore):
         )
         return None if row is None else memory_from_row(row, user_id)
 
+    async def keys(self, user_id: UUID) -> dict[str, UUID]:
+        """The slot keys of this user's memories, each with its memory's id."""
+        self._check_open()
+        uid = id_text(user_id, what="user id")
+        rows = await self._db.run(queries.memory_keys, uid)
+        return {key: UUID(memory_id) for key, memory_id in rows}
+
     async def list(
         self,
         user_id: UUID,

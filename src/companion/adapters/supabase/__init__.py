@@ -10,10 +10,12 @@ from companion.adapters.supabase.client import SupabaseClient
 from companion.adapters.supabase.supabase_conversation_store import SupabaseConversationStore
 from companion.adapters.supabase.supabase_memory_store import SupabaseMemoryStore
 from companion.adapters.supabase.supabase_profile_store import SupabaseProfileStore
+from companion.adapters.supabase.supabase_write_batch import SupabaseWriteBatch
 
 __all__ = [
     "SupabaseClient",
     "SupabaseConversationStore",
     "SupabaseMemoryStore",
     "SupabaseProfileStore",
+    "SupabaseWriteBatch",
 ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from companion.adapters.supabase._codec import Row, rows_of
+from companion.adapters.schema_json.codec import Row, rows_of
 from companion.adapters.supabase.client import SupabaseClient
 from companion.domain.errors import InvalidInput
 

@@ -8,9 +8,8 @@ from uuid import UUID
 
 from postgrest import ReturnMethod
 
-from companion.adapters.supabase._codec import Row, rows_of, timestamp, uuid_text
-from companion.adapters.supabase._paging import DEFAULT_PAGE_SIZE, check_page, fetch_pages
-from companion.adapters.supabase._rows import (
+from companion.adapters.schema_json.codec import Row, rows_of, timestamp, uuid_text
+from companion.adapters.schema_json.rows import (
     SUMMARY_COLUMNS,
     TURN_COLUMNS,
     summary_from_row,
@@ -18,6 +17,7 @@ from companion.adapters.supabase._rows import (
     turn_from_row,
     turn_row,
 )
+from companion.adapters.supabase._paging import DEFAULT_PAGE_SIZE, check_page, fetch_pages
 from companion.adapters.supabase.client import SupabaseClient
 from companion.domain.errors import Conflict, InvalidInput, StoreError
 from companion.domain.models import ConversationSummary, ConversationTurn, Role

@@ -16,7 +16,7 @@ from uuid import UUID
 
 from postgrest import CountMethod, ReturnMethod
 
-from companion.adapters.supabase._codec import (
+from companion.adapters.schema_json.codec import (
     NO_EMBEDDING,
     Row,
     embedding_fields,
@@ -26,8 +26,8 @@ from companion.adapters.supabase._codec import (
     uuid_text,
     vector_text,
 )
+from companion.adapters.schema_json.rows import MEMORY_COLUMNS, memory_from_row, memory_row
 from companion.adapters.supabase._paging import DEFAULT_PAGE_SIZE, check_page, fetch_pages
-from companion.adapters.supabase._rows import MEMORY_COLUMNS, memory_from_row, memory_row
 from companion.adapters.supabase.client import SupabaseClient
 from companion.domain.errors import InvalidInput, NotFound, StoreError
 from companion.domain.models import Candidate, Embedding, Memory, MemoryCategory, MemoryQuery
@@ -128,6 +128,31 @@ class SupabaseMemoryStore(MemoryStore):
         )
         return _one(await self._client.execute(query, what="finding a memory by key"))
 
+    async def keys(self, user_id: UUID) -> dict[str, UUID]:
+        """The slot keys of this user's memories, each with its memory's id (paged: a
+        user with more keyed memories than one PostgREST answer holds gets them all)."""
+        self._check_open()
+        uid = uuid_text(user_id, what="user id")
+
+        def page(start: int, size: int) -> Any:
+            return (
+                self._client.table(MEMORIES)
+                .select("key,id")
+                .eq("user_id", uid)
+                .not_.is_("key", "null")
+                .order("id")  # unique, so pages neither overlap nor skip
+                .limit(size)
+                .offset(start)
+            )
+
+        rows = await fetch_pages(
+            self._client, page, 0, None, self._page_size, what="listing memory keys"
+        )
+        try:
+            return {row["key"]: UUID(row["id"]) for row in rows}
+        except (AttributeError, KeyError, TypeError, ValueError):
+            raise StoreError("Supabase answered memory keys in an unknown shape") from None
+
     async def list(
         self,
         user_id: UUID,
@@ -196,20 +221,11 @@ class SupabaseMemoryStore(MemoryStore):
         from another model (or dimension).
         """
         self._check_open()
-        params = _match_params(uuid_text(user_id, what="user id"), query)
+        params = match_params(user_id, query)
         response = await self._client.execute(
             self._client.rpc(MATCH_MEMORIES, params), what="searching memories"
         )
-        found = []
-        for row in rows_of(response.data):
-            found.append(
-                Candidate(
-                    memory=memory_from_row(row),
-                    lexical=_score(row.get("lexical")),
-                    dense=_score(row.get("dense")),
-                )
-            )
-        return found
+        return candidates_from_rows(response.data)
 
     async def touch(self, user_id: UUID, memory_ids: Sequence[UUID], when: datetime) -> None:
         """Record a use of each of these memories of this user (unknown ids are ignored)."""
@@ -254,8 +270,10 @@ class SupabaseMemoryStore(MemoryStore):
             raise StoreError("memory store is closed")
 
 
-def _match_params(user_id: str, query: object) -> dict[str, Any]:
-    """The arguments of companion_match_memories for a query, checked at the boundary."""
+def match_params(user_id: object, query: object) -> dict[str, Any]:
+    """The arguments of companion_match_memories for a search, checked at the boundary
+    (the user id first)."""
+    uid = uuid_text(user_id, what="user id")
     if not isinstance(query, MemoryQuery):
         raise InvalidInput(f"expected a MemoryQuery, got {type(query).__name__}")
     if _not_int(query.limit):
@@ -268,7 +286,7 @@ def _match_params(user_id: str, query: object) -> dict[str, Any]:
         )
     embedding = query.embedding
     return {
-        "p_user_id": user_id,
+        "p_user_id": uid,
         "p_terms": _words(query.terms, what="search terms"),
         "p_phrases": _words(query.phrases, what="search phrases"),
         "p_embedding": None if embedding is None else vector_text(embedding),
@@ -280,6 +298,18 @@ def _match_params(user_id: str, query: object) -> dict[str, Any]:
         "p_neighbours": query.neighbours,
         "p_expand": query.expand,
     }
+
+
+def candidates_from_rows(data: object) -> builtins.list[Candidate]:
+    """Candidates from the rows of companion_match_memories (or companion_apply_and_match)."""
+    return [
+        Candidate(
+            memory=memory_from_row(row),
+            lexical=_score(row.get("lexical")),
+            dense=_score(row.get("dense")),
+        )
+        for row in rows_of(data)
+    ]
 
 
 def _words(items: object, *, what: str) -> builtins.list[str]:

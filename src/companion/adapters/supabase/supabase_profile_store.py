@@ -6,8 +6,8 @@ from uuid import UUID
 
 from postgrest import ReturnMethod
 
-from companion.adapters.supabase._codec import rows_of, uuid_text
-from companion.adapters.supabase._rows import PROFILE_COLUMNS, profile_from_row, profile_row
+from companion.adapters.schema_json.codec import rows_of, uuid_text
+from companion.adapters.schema_json.rows import PROFILE_COLUMNS, profile_from_row, profile_row
 from companion.adapters.supabase.client import SupabaseClient
 from companion.domain.errors import StoreError
 from companion.domain.models import UserProfile

@@ -64,6 +64,12 @@ def greeting_key(user_id: UUID) -> str:
     return f"greeting:v1:{user_id}"
 
 
+def session_closed_key(user_id: UUID) -> str:
+    """The cache key saying which session of a user ended cleanly last (nothing is lost
+    to summarise while it holds: no session has begun since)."""
+    return f"session-closed:v1:{user_id}"
+
+
 def recent_memories_key(user_id: UUID) -> str:
     """The cache key of a user's most recent memories."""
     return f"memories:v1:{user_id}"

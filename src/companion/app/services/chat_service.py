@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -65,13 +65,19 @@ class ChatService:
         rag: RAGService,
         chat_model: ChatModel,
         worker: MemoryWorker,
+        settle: Callable[..., Awaitable[None]] | None = None,
     ) -> None:
+        """``settle(user_id, everything=...)`` sends a user's deferred writes, where the
+        stores defer them (see ``app/write_behind.py``): the journal entries before a
+        reply, so the turn is journalled even when no search carried it, and everything
+        at the end of a session."""
         self._users = users
         self._conversations = conversations
         self._profiles = profiles
         self._rag = rag
         self._model = chat_model
         self._worker = worker
+        self._settle = settle
         self._history: dict[UUID, deque[ChatMessage]] = {}
         # The latest turns' memory-related wait before the reply, for measurement; bounded
         # so a long-running agent does not grow it forever.
@@ -118,6 +124,8 @@ class ChatService:
         retrieved = await self._rag.retrieve(
             session.user_id, said, participants=profile.participants
         )
+        if self._settle is not None:  # nothing left to send when the search carried it
+            await self._settle(session.user_id, everything=False)
         # Everything memory-related that the reply waits for ends here.
         self.critical_path_ms.append((time.perf_counter() - started) * 1000)
         return PreparedTurn(
@@ -151,6 +159,8 @@ class ChatService:
         summary = await self._conversations.end(session, open_threads=open_threads)
         if session.learned:
             await self._rebuild_profile(session)
+        if self._settle is not None:
+            await self._settle(session.user_id, everything=True)
         log.info("session_ended", turns=session.turns, learned=len(session.learned))
         return summary
 

@@ -16,6 +16,7 @@ from companion.app.services.cache_aside import (
     CacheAside,
     cached_profile,
     greeting_key,
+    session_closed_key,
 )
 from companion.domain.greetings import compose_greeting, summarize_session
 from companion.domain.models import (
@@ -47,6 +48,8 @@ class Session:
     greeting: Greeting
     learned: list[Memory] = field(default_factory=list)
     turns: int = 0
+    # Every turn recorded through this session, in order (what its summary is made of).
+    transcript: list[ConversationTurn] = field(default_factory=list)
 
     @property
     def user_id(self) -> UUID:
@@ -98,9 +101,14 @@ class ConversationService:
 
         A previous session that never ended (a crash, ``kill -9``, a dropped call whose
         worker died) is summarised first, so the greeting refers to it and not to the one
-        before.
+        before. When the cache says the user's last session ended cleanly, there is
+        nothing to look for; the marker is dropped as this session begins.
         """
-        await self.summarize_abandoned(user_id)
+        marker = session_closed_key(user_id)
+        if await self._cached.get_bytes(marker) is None:
+            await self.summarize_abandoned(user_id)
+        else:
+            await self._cached.invalidate(marker)
         greeting = await self.greeting_for(user_id)
         session = Session(
             scope=SessionScope(user_id),
@@ -123,6 +131,7 @@ class ConversationService:
         )
         await self._conversations.append_turn(turn)
         session.turns += 1
+        session.transcript.append(turn)
         return turn
 
     async def end(
@@ -133,8 +142,12 @@ class ConversationService:
         A session in which the user said nothing leaves no summary, so the next greeting
         still refers to the last real conversation.
         """
-        turns = await self._conversations.turns(session.user_id, session.session_id)
+        if len(session.transcript) == session.turns:
+            turns = list(session.transcript)
+        else:  # turns were recorded around this Session object: read the journal
+            turns = await self._conversations.turns(session.user_id, session.session_id)
         if not any(t.role is Role.USER for t in turns):
+            await self._mark_closed(session)
             return None
         summary = summarize_session(
             user_id=session.user_id,
@@ -150,8 +163,16 @@ class ConversationService:
         await self._cached.write(
             greeting_key(session.user_id), summary, SUMMARY, GREETING_TTL_SECONDS
         )
+        await self._mark_closed(session)
         log.info("session_summarized", turns=summary.turn_count, topics=len(summary.topics))
         return summary
+
+    async def _mark_closed(self, session: Session) -> None:
+        await self._cached.set_bytes(
+            session_closed_key(session.user_id),
+            str(session.session_id).encode(),
+            GREETING_TTL_SECONDS,
+        )
 
     async def summarize_abandoned(self, user_id: UUID) -> ConversationSummary | None:
         """Summarise the user's latest session if it has turns but was never summarised."""

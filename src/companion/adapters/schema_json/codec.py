@@ -1,4 +1,4 @@
-"""Scalars and vectors <-> the JSON values PostgREST reads and writes, with boundary checks.
+"""Scalars and vectors <-> the JSON values of the companion schema, with boundary checks.
 
 Ids travel as canonical UUID text, times as ISO 8601 with an offset (``timestamptz``),
 lists and string maps as JSON (``jsonb``), vectors in pgvector's text form ``[x,y,...]``.

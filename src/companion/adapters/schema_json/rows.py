@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from companion.adapters.supabase._codec import (
+from companion.adapters.schema_json.codec import (
     INT32_MAX,
     INT32_MIN,
     Row,
