@@ -66,7 +66,6 @@ class _Pending:
     """One user's writes not sent yet, folded to their final state."""
 
     since: float
-    memory_deletes: dict[UUID, None] = field(default_factory=dict)
     # memory id -> (inserted: not in the database yet, its newest state)
     memories: dict[UUID, tuple[bool, MemoryWrite]] = field(default_factory=dict)
     turns: dict[UUID, TurnWrite] = field(default_factory=dict)
@@ -80,7 +79,6 @@ class _Pending:
         for memory_id, (when, uses) in self.touches.items():
             by_time.setdefault(when, []).extend([memory_id] * uses)  # each use counts
         return WriteBatch(
-            memory_deletes=[(user_id, memory_id) for memory_id in self.memory_deletes],
             memory_updates=[w for inserted, w in self.memories.values() if not inserted],
             memory_inserts=[w for inserted, w in self.memories.values() if inserted],
             turns=list(self.turns.values()),
@@ -92,8 +90,7 @@ class _Pending:
 
     def size(self) -> int:
         return (
-            len(self.memory_deletes)
-            + len(self.memories)
+            len(self.memories)
             + len(self.turns)
             + len(self.processed)
             + len(self.touches)
@@ -260,10 +257,8 @@ class WriteBehind:
         it, this sends nothing (access counts the search recorded can wait).
         """
         pending = self._pending.get(user_id)
-        if pending is not None and (everything or pending.turns):
+        if everything or (pending is not None and pending.turns):
             await self.flush(user_id)
-        elif everything:
-            await self.flush(user_id)  # waits for a send in flight
 
     async def flush_all(self) -> None:
         """Send every user's pending writes (shutdown, recovery scans)."""
@@ -289,7 +284,10 @@ class WriteBehind:
                 return []
             self.batches_with_search += 1
             return await self._target.apply_then_candidates(batch, user_id, query)
-        except StoreUnavailable:
+        except (StoreUnavailable, asyncio.CancelledError):
+            # Unreachable, or the caller gave up mid-call: whether the batch landed is
+            # unknown, so it is sent again (a repeat is refused as a whole and applied
+            # write by write; its turns' work is then redone by recovery, idempotently).
             self._requeue(user_id, pending)
             raise
         except Exception as exc:
@@ -304,10 +302,10 @@ class WriteBehind:
         """Put writes back in front of any made meanwhile (those are newer)."""
         newer = self._pending.pop(user_id, None)
         if newer is not None:
-            pending.memory_deletes.update(newer.memory_deletes)
             for memory_id, (inserted, write) in newer.memories.items():
-                if memory_id in pending.memories:
-                    inserted = pending.memories[memory_id][0]
+                older = pending.memories.get(memory_id)
+                if older is not None:
+                    inserted, write = older[0], _merged(older[1], write)
                 pending.memories[memory_id] = (inserted, write)
             pending.turns.update(newer.turns)
             pending.processed.update(newer.processed)
@@ -467,11 +465,8 @@ class WriteBehindMemoryStore(MemoryStore):
 
     async def get(self, user_id: UUID, memory_id: UUID) -> Memory | None:
         pending = await self._writes.pending(user_id)
-        if pending is not None:
-            if memory_id in pending.memories:
-                return pending.memories[memory_id][1].memory
-            if memory_id in pending.memory_deletes:
-                return None
+        if pending is not None and memory_id in pending.memories:
+            return pending.memories[memory_id][1].memory
         return await self._store.get(user_id, memory_id)
 
     async def find_by_key(self, user_id: UUID, key: str) -> Memory | None:

@@ -352,3 +352,26 @@ async def test_write_behind_answers_as_writing_through(ops: list[tuple[object, .
     assert await rig.plain_conversations.turns(ADA, SESSION) == await direct_c.turns(ADA, SESSION)
     assert await rig.plain_conversations.pending_turns(100) == await direct_c.pending_turns(100)
     assert await rig.plain_profiles.get(ADA) == await direct_p.get(ADA)
+
+
+async def test_a_send_cancelled_mid_call_keeps_its_writes() -> None:
+    rig = Rig()
+    said = turn("I moved to Lyon")
+    await rig.conversations.append_turn(said)
+    started, release = asyncio.Event(), asyncio.Event()
+    apply = rig.target.apply
+
+    async def slow(batch: WriteBatch) -> None:
+        started.set()
+        await release.wait()
+        await apply(batch)
+
+    rig.target.apply = slow  # type: ignore[method-assign]
+    search = asyncio.create_task(rig.memories.candidates(ADA, QUERY))
+    await started.wait()
+    search.cancel()  # e.g. the user interrupted the turn
+    with pytest.raises(asyncio.CancelledError):
+        await search
+    rig.target.apply = apply  # type: ignore[method-assign]
+    await rig.writes.flush(ADA)
+    assert await rig.plain_conversations.turns(ADA, SESSION) == [said]
