@@ -115,7 +115,8 @@ class WriteBehind:
         profiles: ProfileStore,
         delay: float = 10.0,
         max_pending: int = 500,
-        key_directory_seconds: float = 300.0,
+        coalesce_seconds: float = 0.25,
+        key_directory_seconds: float | None = None,
         key_directory_users: int = 1000,
     ) -> None:
         self._target = target
@@ -127,9 +128,16 @@ class WriteBehind:
         self._pending: dict[UUID, _Pending] = {}
         self._locks: dict[UUID, asyncio.Lock] = {}
         self._timer: asyncio.Task[None] | None = None
+        # Users whose writes should leave with the next call of anyone (a session ended,
+        # or they waited ``delay``), and who waits for them to be stored.
+        self._due: dict[UUID, None] = {}
+        self._waiters: dict[UUID, list[asyncio.Future[None]]] = {}
+        self._coalesce = coalesce_seconds
+        self._coalescer: asyncio.Task[None] | None = None
         # Per user: which slot keys are taken, and by which memory (loaded once, kept by
-        # this process's writes, reloaded after ``key_directory_seconds`` for writes of
-        # other processes). A key it does not hold needs no read to be known free.
+        # this process's writes; reloaded after a batch is refused, e.g. for a key another
+        # process took, and after ``key_directory_seconds`` when set). A key it does not
+        # hold needs no read to be known free.
         self._directory: OrderedDict[UUID, tuple[float, dict[str, UUID]]] = OrderedDict()
         # Per user: the keyed memories the last search returned, as they stood then and
         # as this process changed them since (what reconciling the turn's facts reads).
@@ -188,7 +196,10 @@ class WriteBehind:
         """Which of the user's slot keys are taken in the database (and its pending writes)."""
         held = self._directory.get(user_id)
         now = time.monotonic()
-        if held is not None and now - held[0] < self._directory_seconds:
+        fresh = self._directory_seconds is None or (
+            held is not None and now - held[0] < self._directory_seconds
+        )
+        if held is not None and fresh:
             self._directory.move_to_end(user_id)
             return held[1]
         keys = dict(await self.memories.keys(user_id))
@@ -245,58 +256,149 @@ class WriteBehind:
         return lock
 
     async def flush(self, user_id: UUID) -> None:
-        """Send this user's pending writes now (nothing when there are none); returns
-        once any send of this user's writes in flight is done, too."""
+        """Send this user's pending writes now (with other users' writes that are due);
+        returns once any send of this user's writes in flight is done, too."""
         async with self._lock(user_id):
             await self._send(user_id, None)
 
     async def settle(self, user_id: UUID, *, everything: bool) -> None:
-        """Send the user's journal entries now (``everything``: all pending writes).
+        """Send the user's journal entries now, or (``everything``) all their writes soon.
 
         A reply waits for its turn's journal entry only; when the turn's search carried
-        it, this sends nothing (access counts the search recorded can wait).
+        it, this sends nothing (access counts the search recorded can wait). At the end
+        of a session every write leaves with the next search of any user of this
+        process, or within ``coalesce_seconds`` in one call with the writes of every
+        other user settled meanwhile; this returns once they are stored.
         """
         pending = self._pending.get(user_id)
-        if everything or (pending is not None and pending.turns):
-            await self.flush(user_id)
+        if not everything:
+            if pending is not None and pending.turns:
+                await self.flush(user_id)
+            return
+        if pending is None:
+            async with self._lock(user_id):  # a send of this user's writes in flight
+                return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.setdefault(user_id, []).append(waiter)
+        self._due[user_id] = None
+        if self._coalescer is None or self._coalescer.done():
+            self._coalescer = asyncio.get_running_loop().create_task(self._send_due_soon())
+        await waiter
 
     async def flush_all(self) -> None:
         """Send every user's pending writes (shutdown, recovery scans)."""
         for user_id in builtins.list(self._pending):
+            self._due[user_id] = None
+        await self._send_due()
+        for user_id in builtins.list(self._pending):  # any whose lock was busy just now
             await self.flush(user_id)
 
     async def candidates(self, user_id: UUID, query: MemoryQuery) -> builtins.list[Candidate]:
         """The user's pending writes and a search after them, in one call."""
         async with self._lock(user_id):
-            if user_id not in self._pending:
-                return self._saw(user_id, await self.memories.candidates(user_id, query))
             return self._saw(user_id, await self._send(user_id, query))
 
     async def _send(self, user_id: UUID, query: MemoryQuery | None) -> builtins.list[Candidate]:
-        pending = self._pending.pop(user_id, None)
-        if pending is None:
-            return [] if query is None else await self.memories.candidates(user_id, query)
-        batch = pending.batch(user_id)
+        """One call: the user's writes, those of other users that are due, then the search.
+
+        The caller holds the user's lock; riders' locks are taken here without waiting
+        (a user whose writes are being sent elsewhere stays for the next call).
+        """
+        self._due.pop(user_id, None)
+        own = self._pending.pop(user_id, None)
+        parts = ([] if own is None else [(user_id, own)]) + await self._take_riders()
+        try:
+            if not parts:
+                return [] if query is None else await self.memories.candidates(user_id, query)
+            return await self._apply(parts, user_id, query)
+        finally:
+            for rider, _ in parts:
+                if rider != user_id:
+                    self._lock(rider).release()
+
+    async def _take_riders(self) -> builtins.list[tuple[UUID, _Pending]]:
+        riders = []
+        for rider in builtins.list(self._due):
+            lock = self._lock(rider)
+            if lock.locked() or rider not in self._due:
+                continue
+            # Free: taken at once (a task about to take it goes first; it never waits
+            # for a lock this task holds, so this cannot deadlock).
+            await lock.acquire()
+            self._due.pop(rider, None)
+            pending = self._pending.pop(rider, None)
+            if pending is None:  # sent meanwhile
+                lock.release()
+                self._resolve(rider, None)
+                continue
+            riders.append((rider, pending))
+        return riders
+
+    async def _apply(
+        self,
+        parts: builtins.list[tuple[UUID, _Pending]],
+        user_id: UUID,
+        query: MemoryQuery | None,
+    ) -> builtins.list[Candidate]:
+        batch = _combined([pending.batch(owner) for owner, pending in parts])
         try:
             if query is None:
                 self.batches_alone += 1
                 await self._target.apply(batch)
-                return []
-            self.batches_with_search += 1
-            return await self._target.apply_then_candidates(batch, user_id, query)
-        except (StoreUnavailable, asyncio.CancelledError):
+                found: builtins.list[Candidate] = []
+            else:
+                self.batches_with_search += 1
+                found = await self._target.apply_then_candidates(batch, user_id, query)
+        except (StoreUnavailable, asyncio.CancelledError) as exc:
             # Unreachable, or the caller gave up mid-call: whether the batch landed is
             # unknown, so it is sent again (a repeat is refused as a whole and applied
             # write by write; its turns' work is then redone by recovery, idempotently).
-            self._requeue(user_id, pending)
+            for owner, pending in parts:
+                self._requeue(owner, pending)
+                if isinstance(exc, StoreUnavailable):
+                    self._resolve(owner, exc)
+                elif owner in self._waiters:
+                    self._due[owner] = None  # still settling: the timer sends it
             raise
         except Exception as exc:
             log.warning("write_batch_refused", error=type(exc).__name__, writes=len(batch))
             self.batches_split += 1
-            self._directory.pop(user_id, None)  # e.g. a key another process took
-            self._seen.pop(user_id, None)
+            for owner, _ in parts:
+                self._directory.pop(owner, None)  # e.g. a key another process took
+                self._seen.pop(owner, None)
             await self._apply_one_by_one(batch)
-            return [] if query is None else await self.memories.candidates(user_id, query)
+            found = [] if query is None else await self.memories.candidates(user_id, query)
+        for owner, _ in parts:
+            self._resolve(owner, None)
+        return found
+
+    def _resolve(self, user_id: UUID, error: BaseException | None) -> None:
+        for waiter in self._waiters.pop(user_id, []):
+            if not waiter.done():
+                if error is None:
+                    waiter.set_result(None)
+                else:
+                    waiter.set_exception(error)
+
+    async def _send_due(self) -> None:
+        """The writes of every user that is due and not being sent, in one call."""
+        parts = await self._take_riders()
+        if not parts:
+            return
+        try:
+            await self._apply(parts, parts[0][0], None)
+        finally:
+            for owner, _ in parts:
+                self._lock(owner).release()
+
+    async def _send_due_soon(self) -> None:
+        while self._due:
+            await asyncio.sleep(self._coalesce)
+            try:
+                await self._send_due()
+            except Exception as exc:  # kept pending, waiters told; the timer retries
+                log.warning("write_behind_flush_failed", error=type(exc).__name__)
+                return
 
     def _requeue(self, user_id: UUID, pending: _Pending) -> None:
         """Put writes back in front of any made meanwhile (those are newer)."""
@@ -350,18 +452,20 @@ class WriteBehind:
             now = time.monotonic()
             for user_id, pending in builtins.list(self._pending.items()):
                 if pending.since + self._delay <= now:
-                    try:
-                        await self.flush(user_id)
-                    except Exception as exc:  # kept pending (or split); tried again later
-                        log.warning("write_behind_flush_failed", error=type(exc).__name__)
-                        await asyncio.sleep(self._delay)
+                    self._due[user_id] = None
+            try:
+                await self._send_due()
+            except Exception as exc:  # kept pending (or split); tried again later
+                log.warning("write_behind_flush_failed", error=type(exc).__name__)
+                await asyncio.sleep(self._delay)
 
     async def close(self) -> None:
-        """Send everything pending and stop the timer."""
-        if self._timer is not None and not self._timer.done():
-            self._timer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._timer
+        """Send everything pending and stop the timers."""
+        for task in (self._timer, self._coalescer):
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await self.flush_all()
 
 
@@ -374,6 +478,23 @@ async def _attempt(write: Awaitable[object]) -> bool:
         log.error("deferred_write_lost", error=type(exc).__name__)
         return False
     return True
+
+
+def _combined(batches: builtins.list[WriteBatch]) -> WriteBatch:
+    """Several users' batches as one (their rows are disjoint; each keeps its order)."""
+    if len(batches) == 1:
+        return batches[0]
+    merged = WriteBatch()
+    for batch in batches:
+        merged.memory_deletes += batch.memory_deletes
+        merged.memory_updates += batch.memory_updates
+        merged.memory_inserts += batch.memory_inserts
+        merged.turns += batch.turns
+        merged.processed += batch.processed
+        merged.touches += batch.touches
+        merged.profiles += batch.profiles
+        merged.summaries += batch.summaries
+    return merged
 
 
 def _place(keys: dict[str, UUID], memory: Memory) -> None:
@@ -567,7 +688,11 @@ class WriteBehindConversationStore(ConversationStore):
         return await self._after_flush(user_id, lambda: self._store.summaries(user_id, limit))
 
     async def _after_flush(self, user_id: UUID, read: Callable[[], Awaitable[T]]) -> T:
-        await self._writes.flush(user_id)
+        # Only the journal and summaries change what these read; a pending profile or
+        # memory write (a session's start records the user as seen) can wait.
+        pending = await self._writes.pending(user_id)
+        if pending is not None and (pending.turns or pending.processed or pending.summaries):
+            await self._writes.flush(user_id)
         return await read()
 
     async def close(self) -> None:

@@ -375,3 +375,54 @@ async def test_a_send_cancelled_mid_call_keeps_its_writes() -> None:
     rig.target.apply = apply  # type: ignore[method-assign]
     await rig.writes.flush(ADA)
     assert await rig.plain_conversations.turns(ADA, SESSION) == [said]
+
+
+BOB = uuid.UUID("00000000-0000-4000-8000-00000000b0b1")
+
+
+def bob_turn(text: str) -> ConversationTurn:
+    return ConversationTurn(uuid.uuid4(), BOB, uuid.uuid4(), Role.USER, text, T0)
+
+
+async def test_a_settled_users_writes_ride_with_another_users_search() -> None:
+    rig = Rig()
+    rig.writes._coalesce = 3600.0  # only another call can carry them
+    summary = ConversationSummary(uuid.uuid4(), ADA, SESSION, "said hello", T0, T0, 1)
+    await rig.conversations.save_summary(summary)
+    ada_done = asyncio.create_task(rig.writes.settle(ADA, everything=True))
+    await asyncio.sleep(0)
+    assert not ada_done.done()
+    await rig.conversations.append_turn(bob_turn("hello"))
+    await rig.memories.candidates(BOB, QUERY)  # Bob's turn: one call for both users
+    await ada_done
+    assert rig.target.calls == 1
+    assert await rig.plain_conversations.latest_summary(ADA) == summary
+    (batch,) = rig.target.batches
+    assert {t.turn.user_id for t in batch.turns} == {BOB} and batch.summaries == [summary]
+    await rig.writes.close()
+
+
+async def test_users_settling_together_share_one_call() -> None:
+    rig = Rig()
+    rig.writes._coalesce = 0.01
+    await rig.conversations.append_turn(turn("bye"))
+    await rig.conversations.append_turn(bob_turn("bye too"))
+    await asyncio.gather(
+        rig.writes.settle(ADA, everything=True), rig.writes.settle(BOB, everything=True)
+    )
+    assert rig.target.calls == 1 and rig.writes.stats()["write_batches_alone"] == 1
+    assert len(await rig.plain_conversations.recent_turns(BOB, 5)) == 1
+    assert len(await rig.plain_conversations.recent_turns(ADA, 5)) == 1
+
+
+async def test_settling_while_the_database_is_down_raises_and_keeps_the_writes() -> None:
+    rig = Rig()
+    rig.writes._coalesce = 0.01
+    said = turn("bye")
+    await rig.conversations.append_turn(said)
+    rig.target.fail_with = StoreUnavailable("down")
+    with pytest.raises(StoreUnavailable):
+        await rig.writes.settle(ADA, everything=True)
+    rig.target.fail_with = None
+    await rig.writes.close()
+    assert await rig.plain_conversations.turns(ADA, SESSION) == [said]

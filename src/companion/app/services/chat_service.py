@@ -161,6 +161,7 @@ class ChatService:
             await self._rebuild_profile(session)
         if self._settle is not None:
             await self._settle(session.user_id, everything=True)
+        await self._conversations.mark_closed(session)
         log.info("session_ended", turns=session.turns, learned=len(session.learned))
         return summary
 

@@ -147,7 +147,6 @@ class ConversationService:
         else:  # turns were recorded around this Session object: read the journal
             turns = await self._conversations.turns(session.user_id, session.session_id)
         if not any(t.role is Role.USER for t in turns):
-            await self._mark_closed(session)
             return None
         summary = summarize_session(
             user_id=session.user_id,
@@ -163,11 +162,12 @@ class ConversationService:
         await self._cached.write(
             greeting_key(session.user_id), summary, SUMMARY, GREETING_TTL_SECONDS
         )
-        await self._mark_closed(session)
         log.info("session_summarized", turns=summary.turn_count, topics=len(summary.topics))
         return summary
 
-    async def _mark_closed(self, session: Session) -> None:
+    async def mark_closed(self, session: Session) -> None:
+        """Record in the cache that this session ended cleanly, once its writes are
+        stored: the next start then has no crash to look for."""
         await self._cached.set_bytes(
             session_closed_key(session.user_id),
             str(session.session_id).encode(),
