@@ -7,7 +7,6 @@ test checks the method, path, filters, headers and body a real project would rec
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from datetime import datetime
 
@@ -19,13 +18,10 @@ from tests.integration._supabase_wire import (
     ADA,
     BOB,
     COLUMNS,
-    KEY,
     MEMORY,
     MEMORY_ID,
-    REST,
     ROW,
     TEXT,
-    URL,
     VECTOR,
     assert_service_role,
     body,
@@ -46,19 +42,6 @@ from companion.domain.models import (
     Memory,
     MemoryCategory,
 )
-
-
-@pytest.fixture
-def api() -> Iterator[respx.MockRouter]:
-    with respx.mock(base_url=REST, assert_all_called=False) as router:
-        yield router
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[SupabaseClient]:
-    shared = SupabaseClient(URL, KEY, retry=False)
-    yield shared
-    await shared.aclose()
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import types
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -18,7 +17,6 @@ from tests.integration._supabase_wire import (
     ADA,
     KEY,
     MEMORY,
-    REST,
     URL,
     error_body,
     pg_time,
@@ -38,19 +36,6 @@ from companion.domain.errors import (
     StoreUnavailable,
 )
 from companion.domain.models import Memory, MemoryCategory, MemoryRevision, MemorySource
-
-
-@pytest.fixture
-def api() -> Iterator[respx.MockRouter]:
-    with respx.mock(base_url=REST, assert_all_called=False) as router:
-        yield router
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[SupabaseClient]:
-    shared = SupabaseClient(URL, KEY, retry=False)
-    yield shared
-    await shared.aclose()
 
 
 def answer(status: int, payload: Any) -> httpx.Response:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from datetime import timedelta
 
@@ -13,13 +12,10 @@ import respx
 from tests.integration._supabase_wire import (
     ADA,
     BOB,
-    KEY,
     MEMORY,
     MEMORY_ID,
-    REST,
     ROW,
     T0,
-    URL,
     VECTOR,
     assert_service_role,
     body,
@@ -30,19 +26,6 @@ from tests.integration._supabase_wire import (
 from companion.adapters.supabase import SupabaseClient, SupabaseMemoryStore
 from companion.domain.errors import EmbeddingModelMismatch, NotFound
 from companion.domain.models import MemoryCategory, MemoryQuery
-
-
-@pytest.fixture
-def api() -> Iterator[respx.MockRouter]:
-    with respx.mock(base_url=REST, assert_all_called=False) as router:
-        yield router
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[SupabaseClient]:
-    shared = SupabaseClient(URL, KEY, retry=False)
-    yield shared
-    await shared.aclose()
 
 
 @pytest.fixture

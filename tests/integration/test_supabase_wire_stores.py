@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from datetime import timedelta
 
@@ -14,10 +13,7 @@ import respx
 from tests.integration._supabase_wire import (
     ADA,
     BOB,
-    KEY,
-    REST,
     T0,
-    URL,
     assert_service_role,
     body,
     error_body,
@@ -117,19 +113,6 @@ SUMMARY_ROW = {
     "next_greeting": "Last time you told me about Biscuit.",
 }
 DUPLICATE = error_body("23505", "duplicate key value violates unique constraint")
-
-
-@pytest.fixture
-def api() -> Iterator[respx.MockRouter]:
-    with respx.mock(base_url=REST, assert_all_called=False) as router:
-        yield router
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[SupabaseClient]:
-    shared = SupabaseClient(URL, KEY, retry=False)
-    yield shared
-    await shared.aclose()
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ one RPC call each."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from datetime import timedelta
 
@@ -17,10 +16,8 @@ from tests.integration._supabase_wire import (
     KEY,
     MEMORY,
     MEMORY_ID,
-    REST,
     ROW,
     T0,
-    URL,
     VECTOR,
     assert_service_role,
     body,
@@ -111,19 +108,6 @@ def full_batch() -> WriteBatch:
         profiles=[PROFILE],
         summaries=[SUMMARY],
     )
-
-
-@pytest.fixture
-def api() -> Iterator[respx.MockRouter]:
-    with respx.mock(base_url=REST, assert_all_called=False) as router:
-        yield router
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[SupabaseClient]:
-    shared = SupabaseClient(URL, KEY, retry=False)
-    yield shared
-    await shared.aclose()
 
 
 @pytest.fixture
