@@ -448,7 +448,8 @@ class WriteBehind:
         while self._pending:
             now = time.monotonic()
             oldest = min(p.since for p in self._pending.values())
-            await asyncio.sleep(max(oldest + self._delay - now, 0.0))
+            # At least a moment: a user whose writes are being sent elsewhere stays due.
+            await asyncio.sleep(max(oldest + self._delay - now, 0.01))
             now = time.monotonic()
             for user_id, pending in builtins.list(self._pending.items()):
                 if pending.since + self._delay <= now:

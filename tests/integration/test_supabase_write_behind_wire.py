@@ -1,0 +1,74 @@
+"""The container on Supabase, at the wire: a turn is one RPC call, as on PostgreSQL.
+
+PostgREST is answered by respx as a new project would answer (no rows yet); any request
+the routes below do not expect fails the test.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import respx
+from tests.integration._supabase_wire import KEY, URL, body
+
+from companion.app.container import aclose_clients, build_container
+from companion.app.settings import load_settings
+
+ADA = uuid.UUID("00000000-0000-4000-8000-0000000000a9")
+SAID = [
+    "My name is Ada.",
+    "I have a dog called Biscuit.",
+    "How are you today?",
+    "I live in Lahore.",
+    "What is my dog called?",
+]
+
+
+async def test_a_session_on_supabase_is_one_rpc_call_a_turn(
+    tmp_path: Path, api: respx.MockRouter
+) -> None:
+    reads = {
+        table: api.get(f"/{table}").respond(200, json=[])
+        for table in (
+            "companion_profiles",
+            "companion_summaries",
+            "companion_turns",
+            "companion_memories",
+        )
+    }
+    turn_calls = api.post("/rpc/companion_apply_and_match").respond(200, json=[])
+    batch_calls = api.post("/rpc/companion_apply_writes").respond(204)
+    settings = load_settings(
+        companion={"data_dir": tmp_path, "embedder": "hashing"},
+        supabase={"url": URL, "service_role_key": KEY},
+    )
+    container = build_container(settings)
+    try:
+        chat = container.services.chat()
+        session = await chat.start(ADA)
+        for text in SAID:
+            await chat.turn(session, text)
+        await chat.end(session)
+    finally:
+        await container.services.memory_worker().close(within=10)
+        await aclose_clients(container)
+        container.shutdown_resources()
+
+    # One call per turn, one at the end; the first session also reads, once, what the
+    # process keeps or the cache holds afterwards.
+    assert turn_calls.call_count == len(SAID)
+    assert batch_calls.call_count == 1
+    assert sum(route.call_count for route in reads.values()) <= 4
+    batches = [body(call.request)["p_batch"] for call in turn_calls.calls]
+    # Each turn's call journals it before the reply...
+    for text, batch in zip(SAID, batches, strict=True):
+        assert text in [t["text"] for t in batch["turns"] if t["role"] == "user"]
+    # ...and carries the previous turn's memory work, marked processed with it.
+    said_dog = next(t for t in batches[1]["turns"] if t["text"] == SAID[1])
+    dog = [m for m in batches[2]["memory_inserts"] if m["key"] == "pet.dog.biscuit"]
+    assert len(dog) == 1 and dog[0]["embedding_model"] and dog[0]["thread"]
+    assert said_dog["id"] in [p["id"] for p in batches[2]["processed"]]
+    end = body(batch_calls.calls[0].request)["p_batch"]
+    assert [s["session_id"] for s in end["summaries"]] == [str(session.session_id)]
+    assert end["turns"] and all(t["role"] == "assistant" for t in end["turns"])
