@@ -198,3 +198,22 @@ def content_terms(text: str) -> list[str]:
         if token not in STOP_WORDS and token not in seen:
             seen[token] = None
     return list(seen)
+
+
+def search_tail(text: str, max_length: int) -> str:
+    """What of a long utterance to search memories with: its last ``max_length``
+    characters, starting at a word; the whole text when it fits.
+
+    A reply answers what was said last, and an embedding model reads only a few hundred
+    words anyway, so the end of a long turn is what retrieval should see.
+    """
+    if max_length <= 0:
+        return ""
+    text = text.strip()
+    if len(text) <= max_length:
+        return text
+    tail = text[-max_length:]
+    cut = tail.find(" ")
+    if 0 <= cut < len(tail) - 1:
+        tail = tail[cut + 1 :]
+    return tail.strip() or text[-max_length:]

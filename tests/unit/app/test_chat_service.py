@@ -141,6 +141,19 @@ async def test_repeating_yourself_adds_nothing(app: App) -> None:
     assert len(session.learned) == 1
 
 
+async def test_a_turn_longer_than_a_search_query_is_answered_and_remembered(app: App) -> None:
+    session = await app.chat.start(ADA)
+    await app.chat.turn(session, "My dog is called Biscuit.")
+    monologue = "I walked along the river for hours today. " * 100 + "Where do I live?"
+    assert len(monologue) > 4000  # a valid turn, longer than a search may be
+    reply = await app.chat.turn(session, monologue + " I live in Lahore.")
+    assert reply
+    await app.worker.drain()
+    stored = {m.key: m.text for m in await app.memories.list(ADA)}
+    assert "Lahore" in stored.get("location.home", "")  # from the end of the long turn
+    assert session.transcript[-2].text.startswith("I walked along the river")
+
+
 async def test_it_says_so_when_it_does_not_know(app: App) -> None:
     session = await app.chat.start(ADA)
     reply = await app.chat.turn(session, "What's my dog called?")

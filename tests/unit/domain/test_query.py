@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from companion.domain.query import expand_query, mask_names
-from companion.domain.text import STOP_WORDS
+from companion.domain.text import STOP_WORDS, search_tail
 
 
 def test_terms_drop_stop_words_and_possessives() -> None:
@@ -52,3 +52,15 @@ def test_participants_names_are_not_search_terms() -> None:
     q = expand_query("What did Caroline's sister Maria paint?", participants=["Caroline", "Mel"])
     assert q.terms == ("sister", "maria", "paint")
     assert "caroline sister" not in q.phrases and "sister maria" in q.phrases
+
+
+@given(text=st.text(min_size=1, max_size=300), limit=st.integers(1, 120))
+def test_search_tail_is_the_end_of_the_text_and_fits(text: str, limit: int) -> None:
+    tail = search_tail(text, limit)
+    assert len(tail) <= limit
+    assert tail in text.strip()
+    assert text.strip().endswith(tail)
+    if len(text.strip()) <= limit:
+        assert tail == text.strip()
+    elif text.strip():
+        assert tail  # something is always searched

@@ -26,7 +26,8 @@ from companion.domain.models import (
     Role,
     UserProfile,
 )
-from companion.domain.validation import MAX_TURN_TEXT, validate_text
+from companion.domain.text import search_tail
+from companion.domain.validation import MAX_QUERY, MAX_TURN_TEXT, validate_text
 from companion.ports.chat_model import ChatModel
 
 log = structlog.get_logger(__name__)
@@ -121,8 +122,9 @@ class ChatService:
         journalled = await self._conversations.record(session, Role.USER, said)
         position = session.turns - 1  # every turn of this session went through record()
         profile = await self._profiles.get(session.user_id)
+        # A turn may be longer than a search query: the search reads its end.
         retrieved = await self._rag.retrieve(
-            session.user_id, said, participants=profile.participants
+            session.user_id, search_tail(said, MAX_QUERY), participants=profile.participants
         )
         if self._settle is not None:  # nothing left to send when the search carried it
             await self._settle(session.user_id, everything=False)

@@ -19,8 +19,10 @@ import structlog
 from companion.app.services.memory_service import Change, MemoryService, SaveResult
 from companion.app.services.profile_service import ProfileService
 from companion.app.services.rag_service import RAGService
-from companion.domain.errors import ChatModelError, InvalidInput, StoreError
+from companion.domain.errors import ChatModelError, StoreError
 from companion.domain.models import ConversationTurn, Memory
+from companion.domain.text import search_tail
+from companion.domain.validation import MAX_QUERY
 from companion.ports.chat_model import ChatModel
 from companion.ports.clock import Clock
 from companion.ports.conversation_store import ConversationStore
@@ -94,12 +96,12 @@ class MemoryWorker:
     async def _related(self, turn: ConversationTurn) -> list[Memory]:
         if not self._known or self._rag is None:
             return []
-        try:
-            found = await self._rag.retrieve(
-                turn.user_id, turn.text, limit=self._known, record_access=False
-            )
-        except InvalidInput:  # e.g. longer than a search query may be: extract without
-            return []
+        found = await self._rag.retrieve(
+            turn.user_id,
+            search_tail(turn.text, MAX_QUERY),
+            limit=self._known,
+            record_access=False,
+        )
         return [scored.memory for scored in found]
 
     async def _position(self, turn: ConversationTurn) -> int:
