@@ -461,13 +461,24 @@ class WriteBehind:
                 await asyncio.sleep(self._delay)
 
     async def close(self) -> None:
-        """Send everything pending and stop the timers."""
+        """Send everything pending and stop the timers.
+
+        When the database cannot take them, they are logged as unsent and dropped, so
+        shutdown goes on. A user turn is among them only if its own turn already failed
+        for that reason (each is sent before its reply); a turn whose memory work is
+        among them stays pending in the journal and is redone by recovery.
+        """
         for task in (self._timer, self._coalescer):
             if task is not None and not task.done():
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-        await self.flush_all()
+        try:
+            await self.flush_all()
+        except Exception as exc:
+            unsent = sum(p.size() for p in self._pending.values())
+            log.error("write_behind_unsent", writes=unsent, error=type(exc).__name__)
+            self._pending.clear()
 
 
 async def _attempt(write: Awaitable[object]) -> bool:

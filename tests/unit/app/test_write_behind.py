@@ -426,3 +426,11 @@ async def test_settling_while_the_database_is_down_raises_and_keeps_the_writes()
     rig.target.fail_with = None
     await rig.writes.close()
     assert await rig.plain_conversations.turns(ADA, SESSION) == [said]
+
+
+async def test_close_with_the_database_down_drops_what_it_cannot_send() -> None:
+    rig = Rig()
+    await rig.conversations.append_turn(turn("bye", role=Role.ASSISTANT))
+    rig.target.fail_with = StoreUnavailable("down")
+    await rig.writes.close()  # shutdown goes on
+    assert rig.writes.stats()["writes_pending"] == 0
