@@ -226,15 +226,15 @@ class WriteBehind:
 
     def noted(self, memory: Memory) -> None:
         """A memory's new state was written (or deferred): keep the directory true."""
+        self.dropped(memory.user_id, memory.id)  # its key may have changed
+        if memory.key is None:
+            return
         held = self._directory.get(memory.user_id)
         if held is not None:
-            _place(held[1], memory)
+            held[1][memory.key] = memory.id
         seen = self._seen.get(memory.user_id)
         if seen is not None:
-            for key in [k for k, m in seen.items() if m.id == memory.id]:
-                del seen[key]
-            if memory.key is not None:
-                seen[memory.key] = memory
+            seen[memory.key] = memory
 
     def dropped(self, user_id: UUID, memory_id: UUID) -> None:
         """A memory was deleted: its key is free."""

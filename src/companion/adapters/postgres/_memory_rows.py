@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -19,14 +18,13 @@ from companion.adapters.postgres._codec import (
     load_json,
     load_string_map,
 )
-from companion.domain.errors import InvalidInput, StoreError
+from companion.adapters.schema_json.rows import history_from_json, history_json
+from companion.domain.errors import InvalidInput
 from companion.domain.models import Memory, MemoryCategory, MemoryRevision, MemorySource
 
 # Plain dict lookups: calling an Enum class costs several times more, on every row read.
 _CATEGORIES = {category.value: category for category in MemoryCategory}
 _SOURCES = {source.value: source for source in MemorySource}
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
 
 # Columns in the order memory_from_row reads them, and memory_params' values follow
 # (after id and user_id).
@@ -66,46 +64,15 @@ def memory_params(memory: object) -> tuple[UUID, UUID, tuple[Any, ...]]:
     return check_id(memory.id, what="memory id"), check_id(memory.user_id, what="user id"), values
 
 
-def _micros(moment: datetime) -> int:
-    return (moment - _EPOCH) // _MICROSECOND
-
-
 def dump_history(history: object) -> str:
-    """JSON for a memory's history: revisions with times in integer microseconds."""
-    if not isinstance(history, tuple):
-        raise InvalidInput(f"memory history must be a tuple, got {type(history).__name__}")
-    items = []
-    for revision in history:
-        if not isinstance(revision, MemoryRevision):
-            raise InvalidInput("memory history must hold MemoryRevision values only")
-        items.append(
-            {
-                "text": check_text(revision.text, what="history text"),
-                "value": check_optional_text(revision.value, what="history value"),
-                "valid_from": _micros(check_time(revision.valid_from, what="history valid_from")),
-                "valid_to": _micros(check_time(revision.valid_to, what="history valid_to")),
-            }
-        )
-    return json.dumps(items, ensure_ascii=False)
+    """JSON for a memory's history: the companion schema's form (times in microseconds)."""
+    return json.dumps(history_json(history), ensure_ascii=False)
 
 
 def load_history(value: Any) -> tuple[MemoryRevision, ...]:
     """The history stored by :func:`dump_history`."""
     items = load_json(value)
-    if not items:
-        return ()
-    try:
-        return tuple(
-            MemoryRevision(
-                text=str(item["text"]),
-                value=None if item["value"] is None else str(item["value"]),
-                valid_from=_EPOCH + timedelta(microseconds=int(item["valid_from"])),
-                valid_to=_EPOCH + timedelta(microseconds=int(item["valid_to"])),
-            )
-            for item in items
-        )
-    except (ValueError, TypeError, KeyError) as exc:
-        raise StoreError("a stored memory history is malformed") from exc
+    return history_from_json(items) if items else ()
 
 
 def memory_from_row(row: Any, user_id: UUID | None = None) -> Memory:

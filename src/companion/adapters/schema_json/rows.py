@@ -104,7 +104,8 @@ def history_json(history: object) -> list[Row]:
     return items
 
 
-def _load_history(value: object) -> tuple[MemoryRevision, ...]:
+def history_from_json(value: object) -> tuple[MemoryRevision, ...]:
+    """A memory's history from its stored form (see :func:`history_json`)."""
     if not isinstance(value, list):
         raise StoreError("a stored memory history is malformed")
     try:
@@ -140,7 +141,7 @@ def memory_from_row(row: Row) -> Memory:
             metadata=load_map(row["metadata"]),
             thread=row["thread"],
             position=None if row["position"] is None else int(row["position"]),
-            history=_load_history(row["history"]),
+            history=history_from_json(row["history"]),
             valid_from=parse_optional_timestamp(row["valid_from"]),
         )
     except (AttributeError, KeyError, TypeError, ValueError) as exc:
