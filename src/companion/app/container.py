@@ -284,6 +284,9 @@ def _weights(retrieval: dict[str, Any]) -> RankingWeights:
         recency=retrieval["recency_weight"],
         half_life_days=retrieval["half_life_days"],
         window=retrieval["window"],
+        temporal=retrieval["temporal_weight"],
+        named=retrieval["named_weight"],
+        date_slack_days=retrieval["date_slack_days"],
     )
 
 

@@ -68,6 +68,9 @@ class RetrievalSettings(BaseModel):
     recency_weight: float = Field(default=0.05, ge=0, lt=1)
     half_life_days: float = Field(default=30.0, gt=0)
     window: int = Field(default=1, ge=0, le=10)
+    temporal_weight: float = Field(default=0.3, ge=0, le=10)
+    named_weight: float = Field(default=0.1, ge=0, le=10)
+    date_slack_days: float = Field(default=3.0, ge=0, le=366)
     expand: int = Field(default=10, ge=0, le=1000)
     phrases: bool = True
     candidate_limit: int = Field(default=50, ge=1, le=1000)

@@ -1,4 +1,4 @@
-"""Query expansion and participant-name handling for retrieval: pure text rules."""
+"""Query expansion, participant-name handling and a query's focus: pure text rules."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
+from companion.domain.temporal import TimeWindow, time_window
 from companion.domain.text import STOP_WORDS, tokenize
 
 _MAX_TERMS = 16
@@ -66,3 +68,52 @@ def mask_names(text: str, names: Sequence[str]) -> str:
         r"\b(" + "|".join(re.escape(n) for n in usable) + r")(['’]s)?\b", re.IGNORECASE
     )
     return pattern.sub(lambda m: "their" if m.group(2) else "they", text)
+
+
+def _name_pattern(names: Sequence[str]) -> re.Pattern[str] | None:
+    usable = sorted({n.strip() for n in names if n and n.strip()}, key=len, reverse=True)
+    if not usable:
+        return None
+    return re.compile(r"\b(" + "|".join(re.escape(n) for n in usable) + r")\b", re.IGNORECASE)
+
+
+def named_participants(text: str, participants: Sequence[str]) -> tuple[str, ...]:
+    """The participants ``text`` names, when it names some of them but not all.
+
+    "What did Caroline paint?" is about Caroline's memories more than Melanie's; a
+    question naming every participant (or none) singles nobody out, so it gets ``()``.
+    """
+    pattern = _name_pattern(participants)
+    if pattern is None:
+        return ()
+    everyone = {n.strip().casefold() for n in participants if n and n.strip()}
+    named = {m.group(1).casefold() for m in pattern.finditer(text)}
+    if not named or named >= everyone:
+        return ()
+    return tuple(sorted(n for n in everyone if n in named))
+
+
+@dataclass(frozen=True, slots=True)
+class QueryFocus:
+    """What a query singles out beyond its words: a stretch of time, and people.
+
+    Memories said inside ``window``, and memories naming one of ``names`` (casefolded),
+    gain in the ranking (see ``scoring.rank``).
+    """
+
+    window: TimeWindow | None = None
+    names: tuple[str, ...] = ()
+
+    def names_pattern(self) -> re.Pattern[str] | None:
+        """A case-insensitive whole-word pattern for ``names`` (None without names)."""
+        return _name_pattern(self.names)
+
+
+def focus_of(
+    text: str, *, now: datetime, participants: Sequence[str] = (), slack_days: float = 3.0
+) -> QueryFocus:
+    """The focus of a query: its time window and the participants it singles out."""
+    return QueryFocus(
+        window=time_window(text, now, slack_days=slack_days),
+        names=named_participants(text, participants),
+    )

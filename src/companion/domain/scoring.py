@@ -9,18 +9,21 @@ by score (each rescaled to [0, 1]), not by rank, because reciprocal-rank fusion 
 away how much better the best match is and loses to BM25 alone at small k; then each
 memory gains from what was said next to it and from its conversation's best match;
 importance and recency take small shares so they break near-ties without burying a
-clearly relevant old memory.
+clearly relevant old memory; last, memories from the stretch of time a question names,
+and memories naming the participant it asks about, gain a bonus.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from companion.domain.errors import InvalidInput
 from companion.domain.models import Candidate, Memory, ScoredMemory
+from companion.domain.query import QueryFocus
+from companion.domain.temporal import MAX_SLACK_DAYS, said_within
 
 _HOUR = 3600.0
 
@@ -34,7 +37,10 @@ class RankingWeights:
     before or after a memory in the same conversation, ``thread`` the relevance of the
     best memory of its conversation. ``importance`` and ``recency`` are the shares of the
     final score given to importance (1..10) and to exponential decay since last use,
-    with ``half_life_days``; the rest is relevance.
+    with ``half_life_days``; the rest is relevance. ``temporal`` is the bonus of a
+    memory said inside the time window a query names (widened by ``date_slack_days``),
+    ``named`` of a memory naming the participant a query singles out; both are relative
+    to a score of 1 and the sum is scaled back into [0, 1].
     """
 
     lexical: float = 0.5
@@ -45,6 +51,9 @@ class RankingWeights:
     recency: float = 0.05
     half_life_days: float = 30.0
     window: int = 1
+    temporal: float = 0.3
+    named: float = 0.1
+    date_slack_days: float = 3.0
 
     def __post_init__(self) -> None:
         values = (
@@ -54,6 +63,9 @@ class RankingWeights:
             self.thread,
             self.importance,
             self.recency,
+            self.temporal,
+            self.named,
+            self.date_slack_days,
         )
         if any(not math.isfinite(w) or w < 0 for w in values):
             raise InvalidInput("ranking weights must be finite and non-negative")
@@ -65,6 +77,8 @@ class RankingWeights:
             raise InvalidInput("half_life_days must be a positive number")
         if self.window < 0:
             raise InvalidInput("the neighbour window must not be negative")
+        if self.date_slack_days > MAX_SLACK_DAYS:
+            raise InvalidInput(f"date_slack_days must be at most {MAX_SLACK_DAYS:g}")
 
 
 def time_decay(age_seconds: float, half_life_days: float) -> float:
@@ -170,12 +184,14 @@ def rank(
     weights: RankingWeights,
     limit: int,
     pool_size: int = 50,
+    focus: QueryFocus | None = None,
 ) -> list[ScoredMemory]:
     """Score and order candidates; scores are in [0, 1], best first, ties broken by id.
 
     relevance = lexical and dense fused; local = relevance + neighbour context;
     contextual = local + the conversation's best local score (each normalised back to
-    [0, 1]); final = contextual, importance and recency mixed by their shares.
+    [0, 1]); mixed = contextual, importance and recency mixed by their shares; final =
+    mixed plus the ``focus`` bonuses (time window, named participant), scaled back.
     """
     if limit <= 0 or not candidates:
         return []
@@ -191,6 +207,7 @@ def rank(
     thread = _thread_best(candidates, local)
     bound = (1 + weights.neighbour) * (1 + weights.thread)
     share = 1.0 - weights.importance - weights.recency
+    bonus, scale = _focus_bonus(focus, weights)
     scored: list[ScoredMemory] = []
     for cand, loc, thr in zip(candidates, local, thread, strict=True):
         contextual = (loc + weights.thread * thr) / bound
@@ -199,6 +216,28 @@ def rank(
             + weights.importance * importance_score(cand.memory.importance)
             + weights.recency * recency_score(cand.memory, now, weights.half_life_days)
         )
+        value = (value + bonus(cand.memory)) / scale
         scored.append(ScoredMemory(memory=cand.memory, score=min(max(value, 0.0), 1.0)))
     scored.sort(key=lambda s: (-s.score, str(s.memory.id)))
     return scored[:limit]
+
+
+def _focus_bonus(
+    focus: QueryFocus | None, weights: RankingWeights
+) -> tuple[Callable[[Memory], float], float]:
+    """The bonus a memory earns from the query's focus, and 1 + the largest bonus."""
+    window = None if focus is None or weights.temporal == 0 else focus.window
+    names = None if focus is None or weights.named == 0 else focus.names_pattern()
+
+    def bonus(memory: Memory) -> float:
+        total = 0.0
+        if window is not None and said_within(memory, window):
+            total += weights.temporal
+        if names is not None and names.search(memory.text):
+            total += weights.named
+        return total
+
+    largest = (weights.temporal if window is not None else 0.0) + (
+        weights.named if names is not None else 0.0
+    )
+    return bonus, 1.0 + largest

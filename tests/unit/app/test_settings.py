@@ -27,6 +27,9 @@ ALL_NAMES = [
     "LIVEKIT_API_KEY",
     "LIVEKIT_API_SECRET",
     "RETRIEVAL_HALF_LIFE_DAYS",
+    "RETRIEVAL_TEMPORAL_WEIGHT",
+    "RETRIEVAL_NAMED_WEIGHT",
+    "RETRIEVAL_DATE_SLACK_DAYS",
 ]
 
 
@@ -63,6 +66,9 @@ def test_documented_names_work_as_written(monkeypatch: pytest.MonkeyPatch, tmp_p
         "LIVEKIT_API_KEY": "lk-key",
         "LIVEKIT_API_SECRET": "lk-secret-value",
         "RETRIEVAL_HALF_LIFE_DAYS": "7",
+        "RETRIEVAL_TEMPORAL_WEIGHT": "0.5",
+        "RETRIEVAL_NAMED_WEIGHT": "0",
+        "RETRIEVAL_DATE_SLACK_DAYS": "1.5",
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -79,6 +85,8 @@ def test_documented_names_work_as_written(monkeypatch: pytest.MonkeyPatch, tmp_p
     assert s.upliftai.base_url == "ws://127.0.0.1:9000"
     assert s.livekit.url == "ws://127.0.0.1:7880"
     assert s.retrieval.half_life_days == 7
+    assert (s.retrieval.temporal_weight, s.retrieval.named_weight) == (0.5, 0)
+    assert s.retrieval.date_slack_days == 1.5
     secrets = set(s.secret_values())
     assert {
         "sk-test-0123456789",
@@ -105,6 +113,10 @@ def test_a_bad_url_is_rejected_without_echoing_it(monkeypatch: pytest.MonkeyPatc
 def test_overrides_are_validated() -> None:
     with pytest.raises(ValidationError):
         load_settings(companion={"cache_max_entries": 0})
+    with pytest.raises(ValidationError):
+        load_settings(retrieval={"date_slack_days": 400})
+    with pytest.raises(ValidationError):
+        load_settings(retrieval={"temporal_weight": -1})
     with pytest.raises(ValidationError):
         Settings.model_validate(
             {

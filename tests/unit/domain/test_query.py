@@ -1,11 +1,20 @@
-"""Query expansion and participant-name masking."""
+"""Query expansion, participant-name masking, and what a query singles out."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from companion.domain.query import expand_query, mask_names
+from companion.domain.query import (
+    QueryFocus,
+    expand_query,
+    focus_of,
+    mask_names,
+    named_participants,
+)
+from companion.domain.temporal import TimeWindow
 from companion.domain.text import STOP_WORDS, search_tail
 
 
@@ -64,3 +73,41 @@ def test_search_tail_is_the_end_of_the_text_and_fits(text: str, limit: int) -> N
         assert tail == text.strip()
     elif text.strip():
         assert tail  # something is always searched
+
+
+def test_a_question_about_one_participant_names_them() -> None:
+    people = ("Caroline", "Melanie")
+    assert named_participants("What did Caroline's sister paint?", people) == ("caroline",)
+    assert named_participants("what did MELANIE paint", people) == ("melanie",)
+    # Naming everybody, or nobody, singles nobody out.
+    assert named_participants("What do Caroline and Melanie both like?", people) == ()
+    assert named_participants("What did she paint?", people) == ()
+    assert named_participants("What did Carolineville build?", people) == ()
+    assert named_participants("What did Caroline paint?", ()) == ()
+
+
+@given(st.text(max_size=200), st.lists(st.text(max_size=12), max_size=4))
+def test_named_participants_are_some_but_never_all(text: str, people: list[str]) -> None:
+    named = named_participants(text, people)
+    everyone = {p.strip().casefold() for p in people if p.strip()}
+    assert set(named) <= everyone
+    assert not everyone or set(named) != everyone
+
+
+def test_focus_joins_the_time_window_and_the_names() -> None:
+    now = datetime(2024, 1, 10, tzinfo=UTC)
+    focus = focus_of(
+        "What did Maria donate in December 2023?",
+        now=now,
+        participants=("Maria", "John"),
+        slack_days=0,
+    )
+    assert focus == QueryFocus(
+        window=TimeWindow(datetime(2023, 12, 1, tzinfo=UTC), datetime(2024, 1, 1, tzinfo=UTC)),
+        names=("maria",),
+    )
+    pattern = focus.names_pattern()
+    assert pattern is not None and pattern.search("Maria started aerial yoga")
+    assert not pattern.search("Mariachi band")
+    assert focus_of("hello", now=now) == QueryFocus()
+    assert QueryFocus().names_pattern() is None

@@ -12,7 +12,9 @@ from hypothesis import strategies as st
 
 from companion.domain.errors import InvalidInput
 from companion.domain.models import Candidate, Memory, MemoryCategory
+from companion.domain.query import QueryFocus
 from companion.domain.scoring import RankingWeights, rank, time_decay
+from companion.domain.temporal import TimeWindow
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 USER = uuid.UUID(int=1)
@@ -65,33 +67,63 @@ weights = st.builds(
     recency=st.floats(0, 0.45),
     half_life_days=st.floats(0.1, 1000),
     window=st.integers(0, 3),
+    temporal=st.floats(0, 3),
+    named=st.floats(0, 3),
+)
+focuses = st.builds(
+    QueryFocus,
+    window=st.one_of(
+        st.none(),
+        st.builds(
+            lambda start, days: TimeWindow(start, start + timedelta(days=days)),
+            st.datetimes(
+                min_value=datetime(2016, 1, 1),
+                max_value=datetime(2026, 6, 1),
+                timezones=st.just(UTC),
+            ),
+            st.floats(0.01, 400),
+        ),
+    ),
+    names=st.one_of(st.just(()), st.just(("x",)), st.just(("nobody",))),
 )
 
 
-@given(candidates, weights)
-def test_scores_are_bounded_and_sorted(cands: list[Candidate], w: RankingWeights) -> None:
-    ranked = rank(cands, now=NOW, weights=w, limit=100)
+@given(candidates, weights, focuses)
+def test_scores_are_bounded_and_sorted(
+    cands: list[Candidate], w: RankingWeights, focus: QueryFocus
+) -> None:
+    ranked = rank(cands, now=NOW, weights=w, limit=100, focus=focus)
     assert len(ranked) == len(cands)
     assert all(0.0 <= s.score <= 1.0 for s in ranked)
     assert [s.score for s in ranked] == sorted((s.score for s in ranked), reverse=True)
 
 
-@given(candidates, weights, st.randoms())
-def test_ranking_ignores_candidate_order(cands: list[Candidate], w: RankingWeights, rnd) -> None:  # type: ignore[no-untyped-def]
+@given(candidates, weights, focuses, st.randoms())
+def test_ranking_ignores_candidate_order(
+    cands: list[Candidate], w: RankingWeights, focus: QueryFocus, rnd
+) -> None:  # type: ignore[no-untyped-def]
     shuffled = list(cands)
     rnd.shuffle(shuffled)
-    a = rank(cands, now=NOW, weights=w, limit=10)
-    b = rank(shuffled, now=NOW, weights=w, limit=10)
+    a = rank(cands, now=NOW, weights=w, limit=10, focus=focus)
+    b = rank(shuffled, now=NOW, weights=w, limit=10, focus=focus)
     assert [(s.memory.id, s.score) for s in a] == [(s.memory.id, s.score) for s in b]
 
 
-@given(candidates, st.floats(0, 20), st.floats(0.01, 30))
-def test_more_relevant_never_scores_lower(cands: list[Candidate], base: float, bump: float) -> None:
+@given(candidates, st.floats(0, 20), st.floats(0.01, 30), focuses)
+def test_more_relevant_never_scores_lower(
+    cands: list[Candidate], base: float, bump: float, focus: QueryFocus
+) -> None:
     target = Candidate(memory(), lexical=base, dense=0.3)
     better = Candidate(target.memory, lexical=base + bump, dense=0.3)
     w = RankingWeights()
-    before = {s.memory.id: s.score for s in rank([*cands, target], now=NOW, weights=w, limit=100)}
-    after = {s.memory.id: s.score for s in rank([*cands, better], now=NOW, weights=w, limit=100)}
+    before = {
+        s.memory.id: s.score
+        for s in rank([*cands, target], now=NOW, weights=w, limit=100, focus=focus)
+    }
+    after = {
+        s.memory.id: s.score
+        for s in rank([*cands, better], now=NOW, weights=w, limit=100, focus=focus)
+    }
     assert after[target.memory.id] >= before[target.memory.id] - 1e-12
 
 
@@ -167,3 +199,46 @@ def test_limit_and_bad_weights() -> None:
         RankingWeights(half_life_days=0)
     with pytest.raises(InvalidInput):
         RankingWeights(neighbour=float("nan"))
+    with pytest.raises(InvalidInput):
+        RankingWeights(temporal=-0.1)
+    with pytest.raises(InvalidInput):
+        RankingWeights(named=float("inf"))
+    with pytest.raises(InvalidInput):
+        RankingWeights(date_slack_days=400)
+
+
+def test_a_memory_from_the_asked_time_outranks_an_equal_one() -> None:
+    december, march = memory(age_days=170), memory(age_days=80)
+    window = TimeWindow(NOW - timedelta(days=175), NOW - timedelta(days=165))
+    cands = [Candidate(march, lexical=2.0, dense=0.5), Candidate(december, lexical=2.0, dense=0.5)]
+    plain = rank(cands, now=NOW, weights=RankingWeights(), limit=2)
+    assert plain[0].memory.id == march.id  # fresher, all else equal
+    focused = rank(cands, now=NOW, weights=RankingWeights(), limit=2, focus=QueryFocus(window))
+    assert focused[0].memory.id == december.id
+    off = RankingWeights(temporal=0)
+    unfocused = rank(cands, now=NOW, weights=off, limit=2, focus=QueryFocus(window))
+    assert [s.score for s in unfocused] == [s.score for s in plain]
+
+
+def test_a_memory_naming_the_asked_participant_outranks_an_equal_one() -> None:
+    hers = replace(memory(), text="Caroline went to a support group")
+    his = replace(memory(), text="Melanie went to a support group")
+    cands = [Candidate(hers, lexical=2.0, dense=0.5), Candidate(his, lexical=2.0, dense=0.5)]
+    for name, first in (("caroline", hers), ("melanie", his)):
+        ranked = rank(
+            cands, now=NOW, weights=RankingWeights(), limit=2, focus=QueryFocus(names=(name,))
+        )
+        assert ranked[0].memory.id == first.id
+        assert ranked[0].score > ranked[1].score
+
+
+def test_focus_never_outweighs_a_clear_match() -> None:
+    window = TimeWindow(NOW - timedelta(days=10), NOW)
+    inside = memory(age_days=3)
+    answer = memory(age_days=300)
+    cands = [Candidate(inside, lexical=0.5, dense=0.1), Candidate(answer, lexical=9.0, dense=0.8)]
+    filler = [Candidate(memory(age_days=300), lexical=None, dense=0.05) for _ in range(5)]
+    ranked = rank(
+        [*cands, *filler], now=NOW, weights=RankingWeights(), limit=2, focus=QueryFocus(window)
+    )
+    assert ranked[0].memory.id == answer.id

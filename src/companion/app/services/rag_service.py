@@ -11,7 +11,7 @@ import structlog
 
 from companion.app.services.cache_aside import CacheAside, cached_profile, recent_memories_key
 from companion.domain.models import Embedding, MemoryQuery, ScoredMemory
-from companion.domain.query import expand_query, mask_names
+from companion.domain.query import expand_query, focus_of, mask_names
 from companion.domain.scoring import RankingWeights, rank
 from companion.domain.validation import MAX_QUERY, validate_text
 from companion.ports.cache import Cache
@@ -111,6 +111,13 @@ class RAGService:
         embedding = await self.embed_query(mask_names(text, participants))
         expanded = expand_query(text, phrases=self._phrases, participants=participants)
         pool = max(self._candidate_limit, k)
+        now = self._clock.now()
+        focus = focus_of(
+            text,
+            now=now,
+            participants=participants,
+            slack_days=self._weights.date_slack_days,
+        )
         candidates = await self._store.candidates(
             user_id,
             MemoryQuery(
@@ -123,8 +130,9 @@ class RAGService:
                 expand=self._expand,
             ),
         )
-        now = self._clock.now()
-        ranked = rank(candidates, now=now, weights=self._weights, limit=k, pool_size=pool)
+        ranked = rank(
+            candidates, now=now, weights=self._weights, limit=k, pool_size=pool, focus=focus
+        )
         if record_access and ranked:
             await self._store.touch(user_id, [s.memory.id for s in ranked], now)
             # Access counts are part of a listed memory: the cached list is stale now.
