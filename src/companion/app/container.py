@@ -286,6 +286,7 @@ def _weights(retrieval: dict[str, Any]) -> RankingWeights:
         window=retrieval["window"],
         temporal=retrieval["temporal_weight"],
         named=retrieval["named_weight"],
+        answer=retrieval["answer_type_weight"],
         date_slack_days=retrieval["date_slack_days"],
     )
 

@@ -70,6 +70,7 @@ class RetrievalSettings(BaseModel):
     window: int = Field(default=1, ge=0, le=10)
     temporal_weight: float = Field(default=0.3, ge=0, le=10)
     named_weight: float = Field(default=0.1, ge=0, le=10)
+    answer_type_weight: float = Field(default=0.1, ge=0, le=10)
     date_slack_days: float = Field(default=3.0, ge=0, le=366)
     expand: int = Field(default=10, ge=0, le=1000)
     phrases: bool = True

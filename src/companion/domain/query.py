@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from companion.domain.answer_type import AnswerType, answer_type
 from companion.domain.temporal import TimeWindow, time_window
 from companion.domain.text import STOP_WORDS, tokenize
 
@@ -95,14 +96,16 @@ def named_participants(text: str, participants: Sequence[str]) -> tuple[str, ...
 
 @dataclass(frozen=True, slots=True)
 class QueryFocus:
-    """What a query singles out beyond its words: a stretch of time, and people.
+    """What a query singles out beyond its words: a stretch of time, people, an answer.
 
-    Memories said inside ``window``, and memories naming one of ``names`` (casefolded),
+    Memories said inside ``window``, memories naming one of ``names`` (casefolded), and
+    memories holding the kind of thing ``answer`` asks for (a time, a number, a place)
     gain in the ranking (see ``scoring.rank``).
     """
 
     window: TimeWindow | None = None
     names: tuple[str, ...] = ()
+    answer: AnswerType | None = None
 
     def names_pattern(self) -> re.Pattern[str] | None:
         """A case-insensitive whole-word pattern for ``names`` (None without names)."""
@@ -112,8 +115,10 @@ class QueryFocus:
 def focus_of(
     text: str, *, now: datetime, participants: Sequence[str] = (), slack_days: float = 3.0
 ) -> QueryFocus:
-    """The focus of a query: its time window and the participants it singles out."""
+    """The focus of a query: its time window, the participants it singles out, and the
+    kind of answer it wants."""
     return QueryFocus(
         window=time_window(text, now, slack_days=slack_days),
         names=named_participants(text, participants),
+        answer=answer_type(text),
     )

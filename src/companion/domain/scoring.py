@@ -10,7 +10,8 @@ away how much better the best match is and loses to BM25 alone at small k; then 
 memory gains from what was said next to it and from its conversation's best match;
 importance and recency take small shares so they break near-ties without burying a
 clearly relevant old memory; last, memories from the stretch of time a question names,
-and memories naming the participant it asks about, gain a bonus.
+memories naming the participant it asks about, and memories holding the kind of answer
+it wants (a time for "when", a number for "how many", a place for "where") gain a bonus.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from companion.domain.answer_type import may_answer
 from companion.domain.errors import InvalidInput
 from companion.domain.models import Candidate, Memory, ScoredMemory
 from companion.domain.query import QueryFocus
@@ -39,8 +41,9 @@ class RankingWeights:
     final score given to importance (1..10) and to exponential decay since last use,
     with ``half_life_days``; the rest is relevance. ``temporal`` is the bonus of a
     memory said inside the time window a query names (widened by ``date_slack_days``),
-    ``named`` of a memory naming the participant a query singles out; both are relative
-    to a score of 1 and the sum is scaled back into [0, 1].
+    ``named`` of a memory naming the participant a query singles out, ``answer`` of a
+    memory holding the kind of answer a query wants; each is relative to a score of 1
+    and the sum is scaled back into [0, 1].
     """
 
     lexical: float = 0.5
@@ -53,6 +56,7 @@ class RankingWeights:
     window: int = 1
     temporal: float = 0.3
     named: float = 0.1
+    answer: float = 0.1
     date_slack_days: float = 3.0
 
     def __post_init__(self) -> None:
@@ -65,6 +69,7 @@ class RankingWeights:
             self.recency,
             self.temporal,
             self.named,
+            self.answer,
             self.date_slack_days,
         )
         if any(not math.isfinite(w) or w < 0 for w in values):
@@ -191,7 +196,8 @@ def rank(
     relevance = lexical and dense fused; local = relevance + neighbour context;
     contextual = local + the conversation's best local score (each normalised back to
     [0, 1]); mixed = contextual, importance and recency mixed by their shares; final =
-    mixed plus the ``focus`` bonuses (time window, named participant), scaled back.
+    mixed plus the ``focus`` bonuses (time window, named participant, answer type),
+    scaled back.
     """
     if limit <= 0 or not candidates:
         return []
@@ -228,6 +234,7 @@ def _focus_bonus(
     """The bonus a memory earns from the query's focus, and 1 + the largest bonus."""
     window = None if focus is None or weights.temporal == 0 else focus.window
     names = None if focus is None or weights.named == 0 else focus.names_pattern()
+    answer = None if focus is None or weights.answer == 0 else focus.answer
 
     def bonus(memory: Memory) -> float:
         total = 0.0
@@ -235,9 +242,13 @@ def _focus_bonus(
             total += weights.temporal
         if names is not None and names.search(memory.text):
             total += weights.named
+        if answer is not None and may_answer(memory.text, answer):
+            total += weights.answer
         return total
 
-    largest = (weights.temporal if window is not None else 0.0) + (
-        weights.named if names is not None else 0.0
+    largest = (
+        (weights.temporal if window is not None else 0.0)
+        + (weights.named if names is not None else 0.0)
+        + (weights.answer if answer is not None else 0.0)
     )
     return bonus, 1.0 + largest

@@ -58,3 +58,17 @@ async def test_a_participant_named_in_the_question_picks_their_memory() -> None:
         await _remember(memories, clock, clock.now(), "Maria adopted a rescue dog")
         (best,) = await rag.retrieve(ADA, "What did John adopt?", limit=1)
         assert best.memory.text.startswith(expected), weights
+
+
+async def test_a_when_question_picks_the_memory_that_says_when() -> None:
+    gaps = []
+    for weights in (RankingWeights(answer=0), RankingWeights()):
+        clock, memories, rag = await _services(weights)
+        when = datetime(2024, 1, 5, tzinfo=UTC)
+        await _remember(memories, clock, when, "went to a salsa dance class with Sara")
+        await _remember(memories, clock, when, "went to a salsa dance class on Sunday")
+        ranked = await rag.retrieve(ADA, "When did I go to a salsa dance class?", limit=2)
+        score = {s.memory.text.split()[-1]: s.score for s in ranked}
+        gaps.append(score["Sunday"] - score["Sara"])
+    assert gaps[1] > 0  # with the answer type's bonus, the memory that says when wins
+    assert gaps[1] > gaps[0]

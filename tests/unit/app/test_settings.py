@@ -30,6 +30,7 @@ ALL_NAMES = [
     "RETRIEVAL_TEMPORAL_WEIGHT",
     "RETRIEVAL_NAMED_WEIGHT",
     "RETRIEVAL_DATE_SLACK_DAYS",
+    "RETRIEVAL_ANSWER_TYPE_WEIGHT",
 ]
 
 
@@ -69,6 +70,7 @@ def test_documented_names_work_as_written(monkeypatch: pytest.MonkeyPatch, tmp_p
         "RETRIEVAL_TEMPORAL_WEIGHT": "0.5",
         "RETRIEVAL_NAMED_WEIGHT": "0",
         "RETRIEVAL_DATE_SLACK_DAYS": "1.5",
+        "RETRIEVAL_ANSWER_TYPE_WEIGHT": "0.2",
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -87,6 +89,7 @@ def test_documented_names_work_as_written(monkeypatch: pytest.MonkeyPatch, tmp_p
     assert s.retrieval.half_life_days == 7
     assert (s.retrieval.temporal_weight, s.retrieval.named_weight) == (0.5, 0)
     assert s.retrieval.date_slack_days == 1.5
+    assert s.retrieval.answer_type_weight == 0.2
     secrets = set(s.secret_values())
     assert {
         "sk-test-0123456789",

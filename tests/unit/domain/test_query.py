@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
+from companion.domain.answer_type import AnswerType
 from companion.domain.query import (
     QueryFocus,
     expand_query,
@@ -110,4 +111,5 @@ def test_focus_joins_the_time_window_and_the_names() -> None:
     assert pattern is not None and pattern.search("Maria started aerial yoga")
     assert not pattern.search("Mariachi band")
     assert focus_of("hello", now=now) == QueryFocus()
+    assert focus_of("When did I start yoga?", now=now).answer is AnswerType.TIME
     assert QueryFocus().names_pattern() is None

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from companion.domain.answer_type import AnswerType
 from companion.domain.errors import InvalidInput
 from companion.domain.models import Candidate, Memory, MemoryCategory
 from companion.domain.query import QueryFocus
@@ -69,6 +70,7 @@ weights = st.builds(
     window=st.integers(0, 3),
     temporal=st.floats(0, 3),
     named=st.floats(0, 3),
+    answer=st.floats(0, 3),
 )
 focuses = st.builds(
     QueryFocus,
@@ -85,6 +87,7 @@ focuses = st.builds(
         ),
     ),
     names=st.one_of(st.just(()), st.just(("x",)), st.just(("nobody",))),
+    answer=st.one_of(st.none(), st.sampled_from(AnswerType)),
 )
 
 
@@ -205,6 +208,8 @@ def test_limit_and_bad_weights() -> None:
         RankingWeights(named=float("inf"))
     with pytest.raises(InvalidInput):
         RankingWeights(date_slack_days=400)
+    with pytest.raises(InvalidInput):
+        RankingWeights(answer=-1)
 
 
 def test_a_memory_from_the_asked_time_outranks_an_equal_one() -> None:
@@ -230,6 +235,17 @@ def test_a_memory_naming_the_asked_participant_outranks_an_equal_one() -> None:
         )
         assert ranked[0].memory.id == first.id
         assert ranked[0].score > ranked[1].score
+
+
+def test_a_memory_holding_the_asked_kind_of_answer_outranks_an_equal_one() -> None:
+    when = replace(memory(), text="Started aerial yoga last week")
+    what = replace(memory(), text="Started aerial yoga")
+    cands = [Candidate(what, lexical=2.0, dense=0.5), Candidate(when, lexical=2.0, dense=0.5)]
+    asked = QueryFocus(answer=AnswerType.TIME)
+    ranked = rank(cands, now=NOW, weights=RankingWeights(), limit=2, focus=asked)
+    assert ranked[0].memory.id == when.id and ranked[0].score > ranked[1].score
+    off = rank(cands, now=NOW, weights=RankingWeights(answer=0), limit=2, focus=asked)
+    assert off[0].score == off[1].score
 
 
 def test_focus_never_outweighs_a_clear_match() -> None:
