@@ -38,6 +38,16 @@ _TEMPLATES = (
     "The {a} at the {b} was great, and the {c} even better",
 )
 
+# The kinds of question retrieval treats differently: plain, a time window, an answer type.
+_QUESTIONS = (
+    "What did I say about the {a} and {b}?",
+    "When did I talk about the {a} and the {b}?",
+    "Where did we see the {a} with the {b}?",
+    "How many {a} did my {b} want?",
+    "What did I tell you about the {a} and {b} last week?",
+    "What happened with the {a} and the {b} in March 2025?",
+)
+
 
 def synthetic_text(rng: random.Random) -> str:
     """One memory-like sentence from everyday words."""
@@ -90,7 +100,7 @@ async def run_latency(
     timings = []
     for _ in range(queries):
         a, b = rng.sample(_WORDS, 2)
-        question = f"What did I say about the {a} and {b}?"
+        question = rng.choice(_QUESTIONS).format(a=a, b=b)
         began = time.perf_counter()
         await rag.retrieve(user, question, limit=10, record_access=False)
         timings.append(time.perf_counter() - began)
