@@ -14,7 +14,7 @@ import functools
 import re
 import string
 
-__all__ = ["AnswerType", "answer_type", "may_answer"]
+__all__ = ["AnswerType", "answer_type", "is_question", "may_answer"]
 
 
 class AnswerType(enum.Enum):
@@ -27,6 +27,13 @@ class AnswerType(enum.Enum):
 _LEAD = (
     r"^\W*(?:(?:so|and|but|hey|hi|ok|okay|well|um|please|remind me|tell me"
     r"|do you (?:know|remember))\W+)*"
+)
+# A question or a request to recall: what retrieval's focus applies to. "I'm going to
+# Paris in June" names a month, but not as the time of the memories it wants.
+_ASKING = re.compile(
+    _LEAD + r"(?:what|when|since when|where|which|who|whom|whose|why|how|did|do|does|was|were"
+    r"|is|are|am|have|has|had|can|could|would|will|remind me|tell me|recall)\b",
+    re.IGNORECASE,
 )
 _QUESTIONS: tuple[tuple[AnswerType, re.Pattern[str]], ...] = (
     (
@@ -69,6 +76,11 @@ _DIGIT = re.compile(r"\d")
 _PLACE = re.compile(
     r"\b(?:[Ii]n|[Aa]t|[Tt]o|[Ff]rom|[Nn]ear|[Aa]round|[Vv]isit(?:ed|ing|s)?)\s+(?:the\s+)?[A-Z][a-z]+"
 )
+
+
+def is_question(text: str) -> bool:
+    """Whether ``text`` asks something (a "?" at its end, or a question's first words)."""
+    return text.rstrip().endswith("?") or _ASKING.match(text) is not None
 
 
 def answer_type(question: str) -> AnswerType | None:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from companion.domain.answer_type import AnswerType, answer_type
+from companion.domain.answer_type import AnswerType, answer_type, is_question
 from companion.domain.temporal import TimeWindow, time_window
 from companion.domain.text import STOP_WORDS, tokenize
 
@@ -116,9 +116,14 @@ def focus_of(
     text: str, *, now: datetime, participants: Sequence[str] = (), slack_days: float = 3.0
 ) -> QueryFocus:
     """The focus of a query: its time window, the participants it singles out, and the
-    kind of answer it wants."""
+    kind of answer it wants.
+
+    A date counts only in a question ("What did I do in June?"): in a statement ("I'm off
+    to Paris in June") it is when the new thing happens, not when the memories it
+    should recall were said.
+    """
     return QueryFocus(
-        window=time_window(text, now, slack_days=slack_days),
+        window=time_window(text, now, slack_days=slack_days) if is_question(text) else None,
         names=named_participants(text, participants),
         answer=answer_type(text),
     )

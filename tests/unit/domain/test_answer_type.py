@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from companion.domain.answer_type import AnswerType, answer_type, may_answer
+from companion.domain.answer_type import AnswerType, answer_type, is_question, may_answer
 
 
 @pytest.mark.parametrize(
@@ -54,7 +54,31 @@ def test_may_answer(text: str, kind: AnswerType, expected: bool) -> None:
     assert may_answer(text, kind) is expected
 
 
+@pytest.mark.parametrize(
+    ("text", "asks"),
+    [
+        ("What did I do in June?", True),
+        ("what did i do in june", True),
+        ("So, where did we go last year", True),
+        ("Do you remember my trip last week", True),
+        ("Tell me about last week", True),
+        ("remind me what I said yesterday", True),
+        ("since when have I had the dog", True),
+        ("I told you about it yesterday?", True),
+        ("I'm going to Paris in June", False),
+        ("Last week I started yoga", False),
+        ("Whatever, I went there in 2023", False),
+        ("", False),
+    ],
+)
+def test_is_question(text: str, asks: bool) -> None:
+    assert is_question(text) is asks
+
+
 @given(st.text(max_size=300), st.sampled_from(AnswerType))
 def test_never_fails_on_any_text(text: str, kind: AnswerType) -> None:
     assert answer_type(text) in (None, *AnswerType)
+    assert is_question(text) in (True, False)
+    # Every question with an answer type is a question.
+    assert answer_type(text) is None or is_question(text)
     assert may_answer(text, kind) in (True, False)

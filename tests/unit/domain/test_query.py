@@ -111,5 +111,7 @@ def test_focus_joins_the_time_window_and_the_names() -> None:
     assert pattern is not None and pattern.search("Maria started aerial yoga")
     assert not pattern.search("Mariachi band")
     assert focus_of("hello", now=now) == QueryFocus()
+    # A statement's date is when its news happened, not which memories to recall.
+    assert focus_of("I'm off to Paris in December 2023", now=now).window is None
     assert focus_of("When did I start yoga?", now=now).answer is AnswerType.TIME
     assert QueryFocus().names_pattern() is None
