@@ -1,4 +1,4 @@
-"""Ranking properties: bounded, monotone in relevance and recency, order-invariant."""
+"""Ranking properties: bounded, monotone in relevance, recency and focus, order-invariant."""
 
 from __future__ import annotations
 
@@ -258,3 +258,26 @@ def test_focus_never_outweighs_a_clear_match() -> None:
         [*cands, *filler], now=NOW, weights=RankingWeights(), limit=2, focus=QueryFocus(window)
     )
     assert ranked[0].memory.id == answer.id
+
+
+@given(candidates, weights, st.floats(0, 20), st.floats(1.01, 3000))
+def test_being_in_the_asked_time_never_lowers_a_memory(
+    cands: list[Candidate], w: RankingWeights, lexical: float, outside_age: float
+) -> None:
+    window = TimeWindow(NOW - timedelta(days=1), NOW + timedelta(days=1))
+    inside = memory(age_days=0.5)
+    outside = replace(
+        inside,
+        created_at=NOW - timedelta(days=outside_age),
+        updated_at=NOW - timedelta(days=outside_age),
+    )
+    focus = QueryFocus(window)
+    # Recency off: only the window tells the two apart.
+    w = replace(w, recency=0.0)
+    a = rank([*cands, Candidate(inside, lexical, 0.4)], now=NOW, weights=w, limit=100, focus=focus)
+    b = rank([*cands, Candidate(outside, lexical, 0.4)], now=NOW, weights=w, limit=100, focus=focus)
+    score_in = next(s.score for s in a if s.memory.id == inside.id)
+    score_out = next(s.score for s in b if s.memory.id == inside.id)
+    assert score_in >= score_out
+    if w.temporal > 1e-6:
+        assert score_in > score_out
