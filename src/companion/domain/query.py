@@ -62,20 +62,19 @@ def mask_names(text: str, names: Sequence[str]) -> str:
     about what a memory is about; left in, they dominate a small embedding model's
     vectors (measured on LoCoMo: dense recall@10 rises by about five points).
     """
-    usable = sorted({n.strip() for n in names if n and n.strip()}, key=len, reverse=True)
-    if not usable:
+    pattern = _name_pattern(names, r"(['’]s)?")
+    if pattern is None:
         return text
-    pattern = re.compile(
-        r"\b(" + "|".join(re.escape(n) for n in usable) + r")(['’]s)?\b", re.IGNORECASE
-    )
     return pattern.sub(lambda m: "their" if m.group(2) else "they", text)
 
 
-def _name_pattern(names: Sequence[str]) -> re.Pattern[str] | None:
+def _name_pattern(names: Sequence[str], suffix: str = "") -> re.Pattern[str] | None:
+    """Any of ``names`` as a whole word, case-insensitive, longest first (None: no names)."""
     usable = sorted({n.strip() for n in names if n and n.strip()}, key=len, reverse=True)
     if not usable:
         return None
-    return re.compile(r"\b(" + "|".join(re.escape(n) for n in usable) + r")\b", re.IGNORECASE)
+    alternatives = "|".join(re.escape(n) for n in usable)
+    return re.compile(r"\b(" + alternatives + r")" + suffix + r"\b", re.IGNORECASE)
 
 
 def named_participants(text: str, participants: Sequence[str]) -> tuple[str, ...]:
