@@ -10,7 +10,7 @@ from datetime import datetime
 from uuid import UUID
 
 from companion.domain.errors import AccessDenied, InvalidInput, InvalidUserId
-from companion.domain.models import MemoryCandidate
+from companion.domain.models import MemoryCandidate, MemoryQuery
 
 # Names map to stable UUIDs in this namespace, so `--user ada` is the same user on every
 # machine and in every version.
@@ -109,6 +109,33 @@ def validate_text(text: object, *, what: str, max_length: int) -> str:
     if "\x00" in stripped:
         raise InvalidInput(f"{what} contains a NUL character")
     return stripped
+
+
+def _not_int(value: object) -> bool:
+    return isinstance(value, bool) or not isinstance(value, int)
+
+
+def positive_limit(limit: object) -> bool:
+    """True for a positive integer limit; False for zero or less (nothing to return)."""
+    if isinstance(limit, bool) or not isinstance(limit, int):
+        raise InvalidInput(f"limit must be an integer, got {limit!r}")
+    return limit > 0
+
+
+def validate_memory_query(query: object) -> MemoryQuery:
+    """A store's search query, with its numbers checked: ``limit`` an integer (zero or
+    less asks for nothing), ``expand`` and ``neighbours`` non-negative integers."""
+    if not isinstance(query, MemoryQuery):
+        raise InvalidInput(f"expected a MemoryQuery, got {type(query).__name__}")
+    if _not_int(query.limit):
+        raise InvalidInput(f"query limit must be an integer, got {query.limit!r}")
+    if _not_int(query.expand) or query.expand < 0:
+        raise InvalidInput(f"query expand must be a non-negative integer, got {query.expand!r}")
+    if _not_int(query.neighbours) or query.neighbours < 0:
+        raise InvalidInput(
+            f"query neighbours must be a non-negative integer, got {query.neighbours!r}"
+        )
+    return query
 
 
 def validate_importance(value: object) -> int:

@@ -9,16 +9,18 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from companion.domain.errors import AccessDenied, InvalidInput, InvalidUserId
-from companion.domain.models import MemoryCandidate, MemoryCategory
+from companion.domain.models import MemoryCandidate, MemoryCategory, MemoryQuery
 from companion.domain.validation import (
     MAX_MEMORY_TEXT,
     SessionScope,
     parse_user_id,
+    positive_limit,
     resolve_user_ref,
     user_id_for_name,
     validate_candidate,
     validate_importance,
     validate_key,
+    validate_memory_query,
 )
 
 
@@ -101,3 +103,41 @@ def test_write_guard_allows_only_the_sessions_user(own: uuid.UUID, other: object
         assert not scope.can_write_for_current_user(other)
         with pytest.raises(AccessDenied):
             scope.require(other)
+
+
+@given(st.one_of(st.integers(), st.booleans(), st.floats(), st.text(max_size=3), st.none()))
+def test_positive_limit_takes_integers_only(limit: object) -> None:
+    if isinstance(limit, int) and not isinstance(limit, bool):
+        assert positive_limit(limit) is (limit > 0)
+    else:
+        with pytest.raises(InvalidInput):
+            positive_limit(limit)
+
+
+_numbers = st.one_of(st.integers(-5, 5), st.booleans(), st.floats(-5, 5), st.none())
+
+
+@given(limit=_numbers, expand=_numbers, neighbours=_numbers)
+def test_a_memory_query_needs_integer_numbers(
+    limit: object, expand: object, neighbours: object
+) -> None:
+    query = MemoryQuery(
+        text="x",
+        terms=(),
+        embedding=None,
+        limit=limit,  # type: ignore[arg-type]
+        expand=expand,  # type: ignore[arg-type]
+        neighbours=neighbours,  # type: ignore[arg-type]
+    )
+
+    def whole(value: object, low: int | None) -> bool:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+        return ok and (low is None or value >= low)  # type: ignore[operator]
+
+    if whole(limit, None) and whole(expand, 0) and whole(neighbours, 0):
+        assert validate_memory_query(query) is query
+    else:
+        with pytest.raises(InvalidInput):
+            validate_memory_query(query)
+    with pytest.raises(InvalidInput):
+        validate_memory_query("chess")

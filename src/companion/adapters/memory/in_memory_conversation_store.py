@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from companion.domain.errors import Conflict, InvalidInput, StoreError
+from companion.domain.errors import Conflict, StoreError
 from companion.domain.models import ConversationSummary, ConversationTurn, Role
-from companion.domain.validation import require_aware
+from companion.domain.validation import positive_limit, require_aware
 from companion.ports.conversation_store import ConversationStore
 
 
@@ -44,10 +44,10 @@ class InMemoryConversationStore(ConversationStore):
 
     async def pending_turns(self, limit: int) -> list[ConversationTurn]:
         self._check_open()
-        if isinstance(limit, bool) or not isinstance(limit, int):
-            raise InvalidInput(f"limit must be an integer, got {limit!r}")
+        if not positive_limit(limit):
+            return []
         pending = [t for t in self._turns if t.role is Role.USER and t.id not in self._processed]
-        return pending[: max(limit, 0)]
+        return pending[:limit]
 
     async def mark_processed(self, user_id: UUID, turn_id: UUID, when: datetime) -> None:
         self._check_open()

@@ -27,7 +27,7 @@ from companion.domain.models import (
     MemoryQuery,
     MemoryRevision,
 )
-from companion.domain.validation import require_aware
+from companion.domain.validation import require_aware, validate_memory_query
 from companion.ports.memory_store import MemoryStore
 
 _REINDEX_HINT = "run `companion-agent memories reindex` to re-embed with the current model"
@@ -146,12 +146,7 @@ class InMemoryMemoryStore(MemoryStore):
             return removed is not None
 
     async def candidates(self, user_id: UUID, query: MemoryQuery) -> builtins.list[Candidate]:
-        if isinstance(query.neighbours, bool) or not isinstance(query.neighbours, int):
-            raise InvalidInput(f"query neighbours must be an integer, got {query.neighbours!r}")
-        if query.neighbours < 0:
-            raise InvalidInput(f"query neighbours must not be negative, got {query.neighbours}")
-        if isinstance(query.expand, bool) or not isinstance(query.expand, int) or query.expand < 0:
-            raise InvalidInput(f"query expand must be a non-negative integer, got {query.expand!r}")
+        query = validate_memory_query(query)
         limit = max(query.limit, 0)
         pool = {
             m.id: m

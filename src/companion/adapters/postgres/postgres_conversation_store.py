@@ -18,6 +18,7 @@ from companion.adapters.postgres._codec import (
 from companion.adapters.postgres.database import PostgresDatabase
 from companion.domain.errors import Conflict, InvalidInput, StoreError
 from companion.domain.models import ConversationSummary, ConversationTurn, Role
+from companion.domain.validation import positive_limit
 from companion.ports.conversation_store import ConversationStore
 
 _SELECT_TURNS = "SELECT id, user_id, session_id, role, text, created_at FROM companion_turns"
@@ -101,7 +102,7 @@ class PostgresConversationStore(ConversationStore):
         """This user's last ``limit`` turns across sessions, oldest first."""
         self._check_open()
         uid = check_id(user_id, what="user id")
-        if not _positive_limit(limit):
+        if not positive_limit(limit):
             return []
         rows = await self._db.fetch(
             _RECENT_TURNS,
@@ -113,7 +114,7 @@ class PostgresConversationStore(ConversationStore):
     async def pending_turns(self, limit: int) -> list[ConversationTurn]:
         """User turns of any user whose memory work is not done yet, oldest first."""
         self._check_open()
-        if not _positive_limit(limit):
+        if not positive_limit(limit):
             return []
         rows = await self._db.fetch(
             _SELECT_TURNS + " WHERE processed_at IS NULL AND role = 'user' ORDER BY seq LIMIT $1",
@@ -171,7 +172,7 @@ class PostgresConversationStore(ConversationStore):
         """This user's last ``limit`` summaries, newest first (by end time)."""
         self._check_open()
         uid = check_id(user_id, what="user id")
-        if not _positive_limit(limit):
+        if not positive_limit(limit):
             return []
         rows = await self._db.fetch(
             _SELECT_SUMMARIES + " WHERE user_id = $1 " + _BY_RECENCY + " LIMIT $2",
@@ -209,10 +210,3 @@ def _summary_from_row(row: Any) -> ConversationSummary:
         turn_count=row[8],
         next_greeting=row[9],
     )
-
-
-def _positive_limit(limit: object) -> bool:
-    """True for a positive integer limit; False for zero or less (nothing to return)."""
-    if isinstance(limit, bool) or not isinstance(limit, int):
-        raise InvalidInput(f"limit must be an integer, got {limit!r}")
-    return limit > 0

@@ -19,6 +19,7 @@ from companion.adapters.sqlite._codec import (
 from companion.adapters.sqlite.database import SqliteDatabase
 from companion.domain.errors import Conflict, InvalidInput, StoreError
 from companion.domain.models import ConversationSummary, ConversationTurn, Role
+from companion.domain.validation import positive_limit
 from companion.ports.conversation_store import ConversationStore
 
 _SELECT_TURNS = "SELECT id, user_id, session_id, role, text, created_at FROM conversation_turns"
@@ -86,7 +87,7 @@ class SqliteConversationStore(ConversationStore):
         """This user's last ``limit`` turns across sessions, oldest first."""
         self._check_open()
         uid = id_text(user_id, what="user id")
-        if not _positive_limit(limit):
+        if not positive_limit(limit):
             return []
         rows = await self._db.run(_recent_turns, uid, limit)
         return [_turn_from_row(row, user_id) for row in rows]
@@ -94,7 +95,7 @@ class SqliteConversationStore(ConversationStore):
     async def pending_turns(self, limit: int) -> list[ConversationTurn]:
         """User turns of any user whose memory work is not done yet, oldest first."""
         self._check_open()
-        if not _positive_limit(limit):
+        if not positive_limit(limit):
             return []
         rows = await self._db.run(_pending_turns, limit)
         return [_turn_from_row(row, UUID(row[1])) for row in rows]
@@ -142,7 +143,7 @@ class SqliteConversationStore(ConversationStore):
         """This user's last ``limit`` summaries, newest first (by end time)."""
         self._check_open()
         uid = id_text(user_id, what="user id")
-        if not _positive_limit(limit):
+        if not positive_limit(limit):
             return []
         rows = await self._db.run(_summaries, uid, limit)
         return [_summary_from_row(row, user_id) for row in rows]
@@ -236,10 +237,3 @@ def _summaries(conn: sqlite3.Connection, user_id: str, limit: int) -> list[Any]:
         _SELECT_SUMMARIES + " WHERE user_id = ? " + _BY_RECENCY + " LIMIT ?",
         (user_id, limit),
     ).fetchall()
-
-
-def _positive_limit(limit: object) -> bool:
-    """True for a positive integer limit; False for zero or less (nothing to return)."""
-    if isinstance(limit, bool) or not isinstance(limit, int):
-        raise InvalidInput(f"limit must be an integer, got {limit!r}")
-    return limit > 0

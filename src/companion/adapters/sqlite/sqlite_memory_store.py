@@ -37,6 +37,7 @@ from companion.domain.models import (
     MemoryQuery,
     Vector,
 )
+from companion.domain.validation import validate_memory_query
 from companion.ports.memory_store import MemoryStore
 
 # One vector cache per open database, shared by every store on it, so a write through
@@ -239,16 +240,7 @@ class SqliteMemoryStore(MemoryStore):
         """
         self._check_open()
         uid = id_text(user_id, what="user id")
-        if not isinstance(query, MemoryQuery):
-            raise InvalidInput(f"expected a MemoryQuery, got {type(query).__name__}")
-        if _not_int(query.limit):
-            raise InvalidInput(f"query limit must be an integer, got {query.limit!r}")
-        if _not_int(query.expand) or query.expand < 0:
-            raise InvalidInput(f"query expand must be a non-negative integer, got {query.expand!r}")
-        if _not_int(query.neighbours) or query.neighbours < 0:
-            raise InvalidInput(
-                f"query neighbours must be a non-negative integer, got {query.neighbours!r}"
-            )
+        query = validate_memory_query(query)
         search = _Search(
             match=fts_match(query.terms, query.phrases),
             dense=None

@@ -19,8 +19,9 @@ from companion.adapters.schema_json.rows import (
 )
 from companion.adapters.supabase._paging import DEFAULT_PAGE_SIZE, check_page, fetch_pages
 from companion.adapters.supabase.client import SupabaseClient
-from companion.domain.errors import Conflict, InvalidInput, StoreError
+from companion.domain.errors import Conflict, StoreError
 from companion.domain.models import ConversationSummary, ConversationTurn, Role
+from companion.domain.validation import positive_limit
 from companion.ports.conversation_store import ConversationStore
 
 TURNS = "companion_turns"
@@ -73,7 +74,7 @@ class SupabaseConversationStore(ConversationStore):
         """This user's last ``limit`` turns across sessions, oldest first."""
         self._check_open()
         uid = uuid_text(user_id, what="user id")
-        if not _positive_limit(limit):
+        if not positive_limit(limit):
             return []
 
         def page(start: int, size: int) -> Any:
@@ -98,7 +99,7 @@ class SupabaseConversationStore(ConversationStore):
         The one read not filtered by user: the journal is replayed for every user.
         """
         self._check_open()
-        if not _positive_limit(limit):
+        if not positive_limit(limit):
             return []
 
         def page(start: int, size: int) -> Any:
@@ -173,7 +174,7 @@ class SupabaseConversationStore(ConversationStore):
         """This user's last ``limit`` summaries, newest first (by end time)."""
         self._check_open()
         uid = uuid_text(user_id, what="user id")
-        if not _positive_limit(limit):
+        if not positive_limit(limit):
             return []
 
         def page(start: int, size: int) -> Any:
@@ -199,10 +200,3 @@ class SupabaseConversationStore(ConversationStore):
     def _check_open(self) -> None:
         if self._closed:
             raise StoreError("conversation store is closed")
-
-
-def _positive_limit(limit: object) -> bool:
-    """True for a positive integer limit; False for zero or less (nothing to return)."""
-    if isinstance(limit, bool) or not isinstance(limit, int):
-        raise InvalidInput(f"limit must be an integer, got {limit!r}")
-    return limit > 0

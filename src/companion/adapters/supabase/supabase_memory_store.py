@@ -31,6 +31,7 @@ from companion.adapters.supabase._paging import DEFAULT_PAGE_SIZE, check_page, f
 from companion.adapters.supabase.client import SupabaseClient
 from companion.domain.errors import InvalidInput, NotFound, StoreError
 from companion.domain.models import Candidate, Embedding, Memory, MemoryCategory, MemoryQuery
+from companion.domain.validation import validate_memory_query
 from companion.ports.memory_store import MemoryStore
 
 MEMORIES = "companion_memories"
@@ -274,16 +275,7 @@ def match_params(user_id: object, query: object) -> dict[str, Any]:
     """The arguments of companion_match_memories for a search, checked at the boundary
     (the user id first)."""
     uid = uuid_text(user_id, what="user id")
-    if not isinstance(query, MemoryQuery):
-        raise InvalidInput(f"expected a MemoryQuery, got {type(query).__name__}")
-    if _not_int(query.limit):
-        raise InvalidInput(f"query limit must be an integer, got {query.limit!r}")
-    if _not_int(query.expand) or query.expand < 0:
-        raise InvalidInput(f"query expand must be a non-negative integer, got {query.expand!r}")
-    if _not_int(query.neighbours) or query.neighbours < 0:
-        raise InvalidInput(
-            f"query neighbours must be a non-negative integer, got {query.neighbours!r}"
-        )
+    query = validate_memory_query(query)
     embedding = query.embedding
     return {
         "p_user_id": uid,
