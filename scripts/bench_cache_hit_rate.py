@@ -36,14 +36,14 @@ from tests.servers.redis import RedisServer
 from companion.adapters.local.offline_chat_model import OfflineChatModel
 from companion.adapters.memory import HashingEmbedder, InMemoryCache, ManualClock
 from companion.adapters.redis import RedisCache
+from companion.adapters.resilience.resilient_cache import ResilientCache
 from companion.adapters.sqlite.database import SqliteDatabase
 from companion.adapters.sqlite.sqlite_conversation_store import (
     SqliteConversationStore,
 )
 from companion.adapters.sqlite.sqlite_memory_store import SqliteMemoryStore
 from companion.adapters.sqlite.sqlite_profile_store import SqliteProfileStore
-from companion.app.resilient_cache import ResilientCache
-from companion.app.services import (
+from companion.core import (
     ChatService,
     ConversationService,
     MemoryService,

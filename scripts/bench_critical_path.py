@@ -24,11 +24,11 @@ import numpy as np
 from dependency_injector import providers
 
 from companion.adapters.memory import ManualClock
-from companion.app.bench.locomo import run_locomo
-from companion.app.bench.locomo_data import load_locomo
-from companion.app.container import build_container
-from companion.app.logging import configure_logging
-from companion.app.settings import load_settings
+from companion.inbound.bench.locomo import run_locomo
+from companion.inbound.bench.locomo_data import load_locomo
+from companion.main.container import build_container
+from companion.main.logging import configure_logging
+from companion.main.settings import load_settings
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "locomo-dev.json"
 LINES = [

@@ -45,12 +45,12 @@ from companion.adapters.memory import InMemoryCache, InMemoryProfileStore
 from companion.adapters.postgres._codec import decode_vector, encode_vector
 from companion.adapters.postgres.database import PostgresDatabase
 from companion.adapters.postgres.postgres_memory_store import PostgresMemoryStore
-from companion.app.bench.latency import _WORDS, synthetic_text
-from companion.app.bench.stats import percentiles_ms
-from companion.app.logging import configure_logging
-from companion.app.services import RAGService
+from companion.core import RAGService
 from companion.domain.models import Candidate, MemoryQuery
 from companion.domain.scoring import RankingWeights
+from companion.inbound.bench.latency import _WORDS, synthetic_text
+from companion.inbound.bench.stats import percentiles_ms
+from companion.main.logging import configure_logging
 
 _COLUMNS = [
     "id",

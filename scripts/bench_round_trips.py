@@ -36,8 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.servers.postgres import start_server, truncate
 from tests.servers.redis import RedisServer
 
-from companion.app.container import Container, aclose_clients, build_container
-from companion.app.settings import load_settings
+from companion.main.container import Container, aclose_clients, build_container
+from companion.main.settings import load_settings
 
 CITIES = ["Lahore", "Karachi", "Oslo", "Lyon", "Nairobi", "Lima", "Hanoi", "Quito"]
 PETS = ["Biscuit", "Pepper", "Mochi", "Rolo", "Juniper", "Tofu"]

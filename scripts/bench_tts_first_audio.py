@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.servers.uplift import KEY, running
 
 from companion.adapters.uplift import UpliftSpeechSynthesizer
-from companion.app.bench.stats import percentiles_ms
+from companion.inbound.bench.stats import percentiles_ms
 
 REPLY_TOKENS = [
     "Hello",

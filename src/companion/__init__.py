@@ -1,7 +1,7 @@
 """companion: a voice AI companion that remembers the people it talks to.
 
 Importing this package has no side effects: it builds no client, reads no settings and
-imports no SDK. The composition root is :mod:`companion.app.container`; the console
+imports no SDK. The composition root is :mod:`companion.main.container`; the console
 script is ``companion-agent`` (also ``python -m companion``).
 """
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from companion.app.cli import main
+from companion.inbound.cli import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

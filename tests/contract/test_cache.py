@@ -17,7 +17,7 @@ from tests.servers.redis import RedisServer, _free_port
 
 from companion.adapters.memory import InMemoryCache
 from companion.adapters.redis import RedisCache
-from companion.app.resilient_cache import BreakerState, ResilientCache
+from companion.adapters.resilience.resilient_cache import BreakerState, ResilientCache
 from companion.domain.errors import InvalidInput
 from companion.ports.cache import Cache
 

@@ -94,7 +94,7 @@ def test_python_dash_m_runs_the_same_program() -> None:
 def test_importing_the_library_has_no_side_effects_and_no_cloud_sdks() -> None:
     code = (
         "import sys, companion, companion.domain.models, companion.ports, "
-        "companion.app.container, companion.app.cli\n"
+        "companion.main.container, companion.inbound.cli\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in "
         "{'livekit', 'openai', 'supabase', 'redis', 'torch'})\n"
         "print(bad)\n"

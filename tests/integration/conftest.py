@@ -8,7 +8,7 @@ import pytest
 import respx
 from tests.integration._supabase_wire import KEY, REST, URL
 
-from companion.adapters.supabase import SupabaseClient
+from companion.adapters.postgres.supabase import SupabaseClient
 
 
 @pytest.fixture

@@ -282,7 +282,7 @@ async def test_an_unusable_profile_is_an_error_and_the_fallback_drafts_it_itself
     openai_peer: Any, model: OpenAIChatModel
 ) -> None:
     from companion.adapters.local.offline_chat_model import OfflineChatModel
-    from companion.app.fallback_chat_model import FallbackChatModel
+    from companion.adapters.resilience.fallback_chat_model import FallbackChatModel
 
     stored = UserProfile(user_id=USER, created_at=T0, updated_at=T0)
     learned = [memory("Likes chai", key="likes.chai", value="chai")]

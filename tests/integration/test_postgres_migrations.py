@@ -16,8 +16,8 @@ from companion.adapters.postgres.migrator import (
     available_migrations,
     migration_status,
 )
-from companion.app.cli._db import run_db_migrate
 from companion.domain.errors import InvalidInput, StoreUnavailable
+from companion.inbound.cli._db import run_db_migrate
 
 ALL = [migration.name for migration in available_migrations()]
 

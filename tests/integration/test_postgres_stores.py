@@ -180,9 +180,12 @@ async def test_the_hnsw_index_can_serve_the_rpcs_dense_query(
     await store.add(make_memory(ADA, "one"), unit(1))
     conn = await asyncpg.connect(postgres_dsn)
     try:
-        # The shape of companion_match_memories' HNSW branch; seqscan off stands in for
-        # a table large enough that the planner prefers the index anyway.
+        # The shape of companion_match_memories' HNSW branch; seqscan and sort off stand
+        # in for a table large enough that the planner prefers the index anyway (with
+        # sorting allowed, a one-row table may be read through the user_id index and
+        # sorted, which says nothing about whether the HNSW index can serve the query).
         await conn.execute("SET enable_seqscan = off")
+        await conn.execute("SET enable_sort = off")
         plan = await conn.fetch(
             "EXPLAIN SELECT m.id FROM companion_memories AS m"
             " WHERE m.embedding_dim = 384 AND m.user_id = $1 AND m.embedding_model = $2"

@@ -24,7 +24,8 @@ from companion.adapters.postgres import (
     PostgresProfileStore,
     PostgresWriteBatch,
 )
-from companion.adapters.schema_json.batch import batch_json
+from companion.adapters.postgres.schema_json.batch import batch_json
+from companion.adapters.postgres.write_batch import MemoryWrite, Touch, TurnWrite, WriteBatch
 from companion.domain.errors import Conflict, InvalidInput
 from companion.domain.models import (
     ConversationSummary,
@@ -34,7 +35,6 @@ from companion.domain.models import (
     Role,
     UserProfile,
 )
-from companion.ports.write_batch import MemoryWrite, Touch, TurnWrite, WriteBatch
 
 ADA = uuid.UUID("00000000-0000-4000-8000-00000000ada0")
 BOB = uuid.UUID("00000000-0000-4000-8000-00000000b0b0")

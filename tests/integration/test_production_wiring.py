@@ -18,11 +18,11 @@ from tests.servers.postgres import PostgresServer
 from tests.servers.redis import RedisServer
 
 from companion.adapters.postgres import PostgresMemoryStore
-from companion.app.cli._doctor import run_doctor
-from companion.app.container import Container, aclose_clients, build_container
-from companion.app.database_batcher import BatchingMemoryStore
-from companion.app.settings import Settings, load_settings
-from companion.app.write_behind import WriteBehind, WriteBehindMemoryStore
+from companion.adapters.postgres.database_batcher import BatchingMemoryStore
+from companion.adapters.postgres.write_behind import WriteBehind, WriteBehindMemoryStore
+from companion.inbound.cli._doctor import run_doctor
+from companion.main.container import Container, aclose_clients, build_container
+from companion.main.settings import Settings, load_settings
 
 ADA = uuid.UUID("00000000-0000-4000-8000-0000000000a7")
 SAID = [

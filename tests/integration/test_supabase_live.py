@@ -29,7 +29,7 @@ from tests.contract import (
     test_profile_store,
 )
 
-from companion.adapters.supabase import (
+from companion.adapters.postgres.supabase import (
     SupabaseClient,
     SupabaseConversationStore,
     SupabaseMemoryStore,

@@ -30,7 +30,7 @@ from tests.integration._supabase_wire import (
     prefer,
 )
 
-from companion.adapters.supabase import SupabaseClient, SupabaseMemoryStore
+from companion.adapters.postgres.supabase import SupabaseClient, SupabaseMemoryStore
 from companion.domain.errors import (
     Conflict,
     InvalidInput,

@@ -22,8 +22,8 @@ from tests.integration._supabase_wire import (
     pg_time,
 )
 
-from companion.adapters.schema_json.rows import memory_from_row, memory_row
-from companion.adapters.supabase import SupabaseClient, SupabaseMemoryStore
+from companion.adapters.postgres.schema_json.rows import memory_from_row, memory_row
+from companion.adapters.postgres.supabase import SupabaseClient, SupabaseMemoryStore
 from companion.domain.errors import (
     AccessDenied,
     CompanionError,

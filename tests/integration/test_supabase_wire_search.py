@@ -23,7 +23,7 @@ from tests.integration._supabase_wire import (
     params,
 )
 
-from companion.adapters.supabase import SupabaseClient, SupabaseMemoryStore
+from companion.adapters.postgres.supabase import SupabaseClient, SupabaseMemoryStore
 from companion.domain.errors import EmbeddingModelMismatch, NotFound
 from companion.domain.models import MemoryCategory, MemoryQuery
 

@@ -21,7 +21,7 @@ from tests.integration._supabase_wire import (
     prefer,
 )
 
-from companion.adapters.supabase import (
+from companion.adapters.postgres.supabase import (
     SupabaseClient,
     SupabaseConversationStore,
     SupabaseMemoryStore,

@@ -25,7 +25,12 @@ from tests.integration._supabase_wire import (
     params,
 )
 
-from companion.adapters.supabase import SupabaseClient, SupabaseMemoryStore, SupabaseWriteBatch
+from companion.adapters.postgres.supabase import (
+    SupabaseClient,
+    SupabaseMemoryStore,
+    SupabaseWriteBatch,
+)
+from companion.adapters.postgres.write_batch import MemoryWrite, Touch, TurnWrite, WriteBatch
 from companion.domain.errors import Conflict, EmbeddingModelMismatch, InvalidInput, StoreError
 from companion.domain.models import (
     ConversationSummary,
@@ -35,7 +40,6 @@ from companion.domain.models import (
     Role,
     UserProfile,
 )
-from companion.ports.write_batch import MemoryWrite, Touch, TurnWrite, WriteBatch
 
 SESSION = uuid.UUID("00000000-0000-4000-8000-0000000000c1")
 TURN_ID = uuid.UUID("00000000-0000-4000-8000-0000000000d1")

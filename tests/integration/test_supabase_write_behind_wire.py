@@ -12,8 +12,8 @@ from pathlib import Path
 import respx
 from tests.integration._supabase_wire import KEY, URL, body
 
-from companion.app.container import aclose_clients, build_container
-from companion.app.settings import load_settings
+from companion.main.container import aclose_clients, build_container
+from companion.main.settings import load_settings
 
 ADA = uuid.UUID("00000000-0000-4000-8000-0000000000a9")
 SAID = [

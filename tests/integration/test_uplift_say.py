@@ -12,9 +12,10 @@ import pytest
 from pydantic import SecretStr
 from tests.servers.uplift import KEY, MAX_CHARS, UpliftPeer, audio_for, running
 
-from companion.app.cli._say import run_say, split_wav, wav_file
-from companion.app.settings import Settings, UpliftAISettings
+from companion.adapters.uplift.audio_file import split_wav, wav_file
 from companion.domain.errors import ConfigurationError, InvalidInput, SpeechAuthError
+from companion.inbound.cli._say import run_say
+from companion.main.settings import Settings, UpliftAISettings
 
 
 @pytest.fixture

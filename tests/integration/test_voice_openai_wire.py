@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 from tests.conftest import OpenAIPeer, PeerReply
 
-from companion.app.container import Container, aclose_clients, build_container
-from companion.app.settings import load_settings
-from companion.app.voice.session import VoiceSession
-from companion.app.voice.worker import voice_llm, voice_services, voice_stt
+from companion.inbound.livekit.models import voice_llm, voice_stt
+from companion.inbound.livekit.session import VoiceSession
+from companion.inbound.livekit.worker import voice_services
+from companion.main.container import Container, aclose_clients, build_container
+from companion.main.settings import load_settings
 
 ADA = uuid.UUID("00000000-0000-4000-8000-00000000ada1")
 KEY = "sk-voice-wire-0123456789abcdef"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from companion.domain.extraction.keys import KEY_EMPLOYER, KEY_HOME, KEY_NAME, article, word_set
+from companion.domain.keys import KEY_EMPLOYER, KEY_HOME, KEY_NAME, article, word_set
 from companion.domain.models import Memory
 
 __all__ = ["describe_for_user", "join_phrases", "to_second_person"]

@@ -12,9 +12,10 @@ import hashlib
 import re
 from collections.abc import AsyncIterator, Sequence
 
-from companion.domain.answering import acknowledge, answer_question
+from companion.adapters.local.answering import acknowledge, answer_question
+from companion.adapters.local.extraction import extract_candidates
+from companion.adapters.local.questions import parse_question
 from companion.domain.errors import InvalidInput
-from companion.domain.extraction import extract_candidates
 from companion.domain.models import (
     ChatRequest,
     Memory,
@@ -24,7 +25,6 @@ from companion.domain.models import (
     UserProfile,
 )
 from companion.domain.profiles import draft_from_memories
-from companion.domain.questions import parse_question
 from companion.ports.chat_model import ChatModel
 
 __all__ = ["OfflineChatModel"]

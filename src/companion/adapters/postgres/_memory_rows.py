@@ -18,7 +18,7 @@ from companion.adapters.postgres._codec import (
     load_json,
     load_string_map,
 )
-from companion.adapters.schema_json.rows import history_from_json, history_json
+from companion.adapters.postgres.schema_json.rows import history_from_json, history_json
 from companion.domain.errors import InvalidInput
 from companion.domain.models import Memory, MemoryCategory, MemoryRevision, MemorySource
 

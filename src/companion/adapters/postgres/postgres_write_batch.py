@@ -7,9 +7,9 @@ from uuid import UUID
 
 from companion.adapters.postgres.database import PostgresDatabase
 from companion.adapters.postgres.postgres_memory_store import candidates_from_rows, match_args
-from companion.adapters.schema_json.batch import batch_json
+from companion.adapters.postgres.schema_json.batch import batch_json
+from companion.adapters.postgres.write_batch import WriteBatch, WriteBatchStore
 from companion.domain.models import Candidate, MemoryQuery
-from companion.ports.write_batch import WriteBatch, WriteBatchStore
 
 _APPLY = "SELECT companion_apply_writes($1::jsonb)"
 _APPLY_AND_MATCH = (

@@ -31,9 +31,9 @@ from collections.abc import AsyncIterable, AsyncIterator
 import structlog
 
 from companion.adapters.uplift.socketio_client import engineio_url
+from companion.adapters.uplift.speech_text import split_for_limit, take_sentences
 from companion.adapters.uplift.uplift_connection import UpliftConnection, Utterance
 from companion.domain.errors import ConfigurationError, InvalidInput, SpeechUnavailable
-from companion.domain.speech_text import split_for_limit, take_sentences
 from companion.ports.speech_synthesizer import SpeechSynthesizer
 
 __all__ = [

@@ -1,0 +1,202 @@
+"""SupabaseConversationStore: turns and session summaries in Supabase, through PostgREST."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from postgrest import ReturnMethod
+
+from companion.adapters.postgres.schema_json.codec import Row, rows_of, timestamp, uuid_text
+from companion.adapters.postgres.schema_json.rows import (
+    SUMMARY_COLUMNS,
+    TURN_COLUMNS,
+    summary_from_row,
+    summary_row,
+    turn_from_row,
+    turn_row,
+)
+from companion.adapters.postgres.supabase._paging import DEFAULT_PAGE_SIZE, check_page, fetch_pages
+from companion.adapters.postgres.supabase.client import SupabaseClient
+from companion.domain.errors import Conflict, StoreError
+from companion.domain.models import ConversationSummary, ConversationTurn, Role
+from companion.domain.validation import positive_limit
+from companion.ports.conversation_store import ConversationStore
+
+TURNS = "companion_turns"
+SUMMARIES = "companion_summaries"
+
+
+class SupabaseConversationStore(ConversationStore):
+    """Conversation turns (in append order, by the table's identity ``seq``) and
+    per-session summaries on Supabase."""
+
+    def __init__(self, client: SupabaseClient, *, page_size: int = DEFAULT_PAGE_SIZE) -> None:
+        """A store over a shared client; it does not own (or close) the client.
+
+        ``page_size`` must not exceed the project's "max rows" API setting (see
+        :class:`~companion.adapters.postgres.supabase.SupabaseMemoryStore`).
+        """
+        self._client = client
+        self._page_size = check_page(page_size)
+        self._closed = False
+
+    async def append_turn(self, turn: ConversationTurn) -> None:
+        """Append one turn; Conflict if its id was used before (the id is UNIQUE)."""
+        self._check_open()
+        query = self._client.table(TURNS).insert(turn_row(turn), returning=ReturnMethod.minimal)
+        await self._client.execute(query, what="appending a turn")
+
+    async def turns(self, user_id: UUID, session_id: UUID) -> list[ConversationTurn]:
+        """The turns of one session of this user, oldest first."""
+        self._check_open()
+        uid = uuid_text(user_id, what="user id")
+        sid = uuid_text(session_id, what="session id")
+
+        def page(start: int, size: int) -> Any:
+            return (
+                self._client.table(TURNS)
+                .select(TURN_COLUMNS)
+                .eq("user_id", uid)
+                .eq("session_id", sid)
+                .order("seq")
+                .limit(size)
+                .offset(start)
+            )
+
+        rows = await fetch_pages(
+            self._client, page, 0, None, self._page_size, what="reading a session's turns"
+        )
+        return [turn_from_row(row) for row in rows]
+
+    async def recent_turns(self, user_id: UUID, limit: int) -> list[ConversationTurn]:
+        """This user's last ``limit`` turns across sessions, oldest first."""
+        self._check_open()
+        uid = uuid_text(user_id, what="user id")
+        if not positive_limit(limit):
+            return []
+
+        def page(start: int, size: int) -> Any:
+            return (
+                self._client.table(TURNS)
+                .select(TURN_COLUMNS)
+                .eq("user_id", uid)
+                .order("seq", desc=True)
+                .limit(size)
+                .offset(start)
+            )
+
+        rows = await fetch_pages(
+            self._client, page, 0, limit, self._page_size, what="reading recent turns"
+        )
+        rows.reverse()
+        return [turn_from_row(row) for row in rows]
+
+    async def pending_turns(self, limit: int) -> list[ConversationTurn]:
+        """User turns of any user whose memory work is not done yet, oldest first.
+
+        The one read not filtered by user: the journal is replayed for every user.
+        """
+        self._check_open()
+        if not positive_limit(limit):
+            return []
+
+        def page(start: int, size: int) -> Any:
+            return (
+                self._client.table(TURNS)
+                .select(TURN_COLUMNS)
+                .is_("processed_at", "null")
+                .eq("role", Role.USER.value)
+                .order("seq")
+                .limit(size)
+                .offset(start)
+            )
+
+        rows = await fetch_pages(
+            self._client, page, 0, limit, self._page_size, what="reading the turn journal"
+        )
+        return [turn_from_row(row) for row in rows]
+
+    async def mark_processed(self, user_id: UUID, turn_id: UUID, when: datetime) -> None:
+        """Record that the memory work for this turn is done (idempotent: the first
+        time stays)."""
+        self._check_open()
+        query = (
+            self._client.table(TURNS)
+            .update({"processed_at": timestamp(when, what="when")}, returning=ReturnMethod.minimal)
+            .eq("id", uuid_text(turn_id, what="turn id"))
+            .eq("user_id", uuid_text(user_id, what="user id"))
+            .is_("processed_at", "null")
+        )
+        await self._client.execute(query, what="marking a turn processed")
+
+    async def save_summary(self, summary: ConversationSummary) -> None:
+        """Insert or replace the summary of ``summary.session_id``.
+
+        Conflict if that session's summary belongs to another user, or the summary's id
+        is already used by another session's summary. PostgREST's upsert would hand the
+        session to whoever saves last, so this inserts, and on a clash replaces only a
+        row of the same session and the same user: one request for a session's first
+        summary, two to replace one.
+        """
+        self._check_open()
+        row = summary_row(summary)
+        insert = self._client.table(SUMMARIES).insert(row, returning=ReturnMethod.minimal)
+        try:
+            await self._client.execute(insert, what="saving a summary")
+        except Conflict:
+            # The session (or the id) has a summary already: replace it if it is ours.
+            await self._replace_summary(row)
+
+    async def _replace_summary(self, row: Row) -> None:
+        replace = (
+            self._client.table(SUMMARIES)
+            .update(row)
+            .eq("session_id", row["session_id"])
+            .eq("user_id", row["user_id"])
+            .select("id")
+        )
+        # A clash of the id with another session's summary is a 23505 here too.
+        response = await self._client.execute(replace, what="replacing a summary")
+        if not rows_of(response.data):
+            raise Conflict(
+                f"summary {row['id']} clashes with a stored one: its session belongs to"
+                " another user, or its id to another session"
+            )
+
+    async def latest_summary(self, user_id: UUID) -> ConversationSummary | None:
+        """The summary of this user's most recently ended session, or None."""
+        found = await self.summaries(user_id, 1)
+        return found[0] if found else None
+
+    async def summaries(self, user_id: UUID, limit: int) -> list[ConversationSummary]:
+        """This user's last ``limit`` summaries, newest first (by end time)."""
+        self._check_open()
+        uid = uuid_text(user_id, what="user id")
+        if not positive_limit(limit):
+            return []
+
+        def page(start: int, size: int) -> Any:
+            return (
+                self._client.table(SUMMARIES)
+                .select(SUMMARY_COLUMNS)
+                .eq("user_id", uid)
+                .order("ended_at", desc=True)
+                .order("session_id", desc=True)
+                .limit(size)
+                .offset(start)
+            )
+
+        rows = await fetch_pages(
+            self._client, page, 0, limit, self._page_size, what="reading summaries"
+        )
+        return [summary_from_row(row) for row in rows]
+
+    async def close(self) -> None:
+        """Mark this store closed (later calls raise StoreError); the client stays open."""
+        self._closed = True
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StoreError("conversation store is closed")

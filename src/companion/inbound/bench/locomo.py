@@ -1,0 +1,149 @@
+"""`companion-agent bench locomo`: LoCoMo retrieval recall through the real services and store.
+
+Each conversation is ingested as one user's memories (the clock set to each session's
+date), then every question with evidence is asked after the last session. Recall@k is
+LoCoMo's: per question, the fraction of its evidence dialog ids found among the dialog
+ids of the top-k retrieved memories, averaged over questions.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from companion.core import MemoryService, ProfileService, RAGService
+from companion.domain.keys import slugify
+from companion.domain.models import MemoryCandidate, MemoryCategory, MemorySource
+from companion.inbound.bench.locomo_data import Conversation, Unit
+from companion.inbound.bench.progress import Progress
+from companion.inbound.bench.stats import percentiles_ms
+
+_NAMESPACE = uuid.UUID("1c0c0b5e-6a53-4a0e-9d59-0d1f7a1e2b3c")
+
+
+@dataclass
+class _Tally:
+    """Recall sums per k, overall and per category."""
+
+    ks: Sequence[int]
+    sums: dict[str, dict[int, float]] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def add(self, groups: Sequence[str], recalls: dict[int, float]) -> None:
+        for group in groups:
+            bucket = self.sums.setdefault(group, dict.fromkeys(self.ks, 0.0))
+            for k, value in recalls.items():
+                bucket[k] += value
+            self.counts[group] = self.counts.get(group, 0) + 1
+
+    def percent(self, group: str) -> dict[str, float]:
+        n = self.counts.get(group, 0)
+        return {str(k): round(100 * self.sums[group][k] / n, 2) if n else 0.0 for k in self.ks}
+
+
+def recall_at(retrieved: Sequence[Sequence[str]], evidence: Sequence[str], k: int) -> float:
+    """The fraction of ``evidence`` among the sources of the first ``k`` retrieved items."""
+    found = {source for item in retrieved[:k] for source in item}
+    return sum(1 for e in evidence if e in found) / len(evidence)
+
+
+async def run_locomo(
+    conversations: Sequence[Conversation],
+    *,
+    unit: Unit,
+    ks: Sequence[int],
+    memories: MemoryService,
+    profiles: ProfileService,
+    rag: RAGService,
+    set_clock: Callable[[datetime], None],
+    progress: Progress | None = None,
+    participants: bool = True,
+) -> dict[str, Any]:
+    """Ingest and query every conversation; the report ``bench locomo --json`` prints.
+
+    With ``participants`` the two speakers are named as the user's participants, so their
+    names are masked when embedding, as for any user whose people are known.
+    """
+    tally = _Tally(ks=ks)
+    per_conversation: dict[str, dict[str, float]] = {}
+    latencies: list[float] = []
+    ingested = 0
+    ingest_seconds = 0.0
+    deepest = max(ks)
+    for conv in conversations:
+        user = uuid.uuid5(_NAMESPACE, f"locomo:{conv.sample_id}:{unit}")
+        await profiles.set_participants(user, conv.speakers if participants else ())
+        started = time.perf_counter()
+        sources = await _ingest(conv, unit, user, memories, set_clock, progress)
+        ingest_seconds += time.perf_counter() - started
+        ingested += len(sources)
+        set_clock(conv.last_session_at + timedelta(days=1))
+        conv_tally = _Tally(ks=ks)
+        for question in conv.questions:
+            if not question.evidence:
+                continue
+            began = time.perf_counter()
+            found = await rag.retrieve(user, question.text, limit=deepest, record_access=False)
+            latencies.append(time.perf_counter() - began)
+            retrieved = [sources.get(s.memory.id, ()) for s in found]
+            recalls = {k: recall_at(retrieved, question.evidence, k) for k in ks}
+            groups = ["all", f"cat{question.category}"]
+            if 1 <= question.category <= 4:
+                groups.append("cat1_4")
+            tally.add(groups, recalls)
+            conv_tally.add(["all"], recalls)
+            if progress is not None:
+                progress.advance(1, f"{conv.sample_id} questions")
+        per_conversation[conv.sample_id] = conv_tally.percent("all")
+    categories = sorted(g for g in tally.counts if g.startswith("cat") and g != "cat1_4")
+    return {
+        "unit": unit,
+        "conversations": len(conversations),
+        "memories": ingested,
+        "questions": tally.counts.get("all", 0),
+        "recall": {
+            "all": tally.percent("all"),
+            "cat1_4": tally.percent("cat1_4"),
+            "by_category": {g.removeprefix("cat"): tally.percent(g) for g in categories},
+            "by_conversation": per_conversation,
+        },
+        "questions_by_category": {g.removeprefix("cat"): tally.counts[g] for g in categories},
+        "latency_ms": percentiles_ms(latencies),
+        "ingest_per_s": round(ingested / ingest_seconds, 1) if ingest_seconds else 0.0,
+    }
+
+
+async def _ingest(
+    conv: Conversation,
+    unit: Unit,
+    user: UUID,
+    memories: MemoryService,
+    set_clock: Callable[[datetime], None],
+    progress: Progress | None,
+) -> dict[UUID, tuple[str, ...]]:
+    """Remember every item of the conversation; returns memory id -> dialog ids."""
+    sources: dict[UUID, tuple[str, ...]] = {}
+    for index, item in enumerate(conv.items(unit)):
+        set_clock(item.said_at)
+        candidate = MemoryCandidate(
+            category=MemoryCategory.OBSERVATION,
+            text=item.text,
+            importance=5,
+            key=f"locomo.{unit}.{slugify(item.thread)}_{index}",
+        )
+        (result,) = await memories.remember(
+            user,
+            [candidate],
+            source=MemorySource.IMPORT,
+            thread=item.thread,
+            position=item.position,
+        )
+        sources[result.memory.id] = item.sources
+        if progress is not None:
+            progress.advance(1, f"{conv.sample_id} ingest")
+    return sources

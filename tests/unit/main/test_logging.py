@@ -1,0 +1,69 @@
+"""Logs are structured, carry the session's ids, and never contain a secret."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import structlog
+
+from companion.main.logging import REDACTED, bind_session, clear_session, configure_logging
+
+SECRET = "sk-live-9f8e7d6c5b4a3928"
+
+
+def lines(stream: io.StringIO) -> list[dict[str, object]]:
+    return [json.loads(line) for line in stream.getvalue().splitlines() if line.strip()]
+
+
+def test_json_events_with_session_ids() -> None:
+    out = io.StringIO()
+    configure_logging(level="INFO", fmt="json", stream=out)
+    bind_session(user_id="u-1", session_id="s-1")
+    try:
+        structlog.get_logger("t").info("memory_saved", category="fact", n=2)
+    finally:
+        clear_session()
+    (event,) = lines(out)
+    assert event["event"] == "memory_saved"
+    assert event["user_id"] == "u-1" and event["session_id"] == "s-1"
+    assert event["n"] == 2 and event["level"] == "info"
+
+
+def test_secrets_never_reach_the_log() -> None:
+    out = io.StringIO()
+    configure_logging(level="DEBUG", fmt="json", secrets=[SECRET, "plainpassword123"], stream=out)
+    log = structlog.get_logger("t")
+    log.info("request_sent", api_key=SECRET, headers={"Authorization": f"Bearer {SECRET}"})
+    log.warning("connect_failed", url="postgresql://app:plainpassword123@127.0.0.1/db")
+    log.info("echo", text=f"the key is {SECRET} and an uplift key sk_api_abc123def")
+    log.info("jwt_seen", detail="token eyJhbGciOi.eyJzdWIiOiIxMjM0In0.c2lnbmF0dXJl here")
+    try:
+        raise RuntimeError(f"upstream said: invalid key {SECRET}")
+    except RuntimeError:
+        log.exception("call_failed")
+    text = out.getvalue()
+    assert SECRET not in text
+    assert "plainpassword123" not in text
+    assert "sk_api_abc123def" not in text
+    assert "eyJzdWIiOiIxMjM0In0" not in text
+    assert text.count(REDACTED) >= 6
+    events = lines(out)
+    assert events[1]["url"] == f"postgresql://app:{REDACTED}@127.0.0.1/db"
+    assert "call_failed" in text and "RuntimeError" in text  # the error itself still shows
+
+
+def test_levels_filter() -> None:
+    out = io.StringIO()
+    configure_logging(level="WARNING", fmt="json", stream=out)
+    log = structlog.get_logger("t")
+    log.info("hidden")
+    log.warning("shown")
+    assert [e["event"] for e in lines(out)] == ["shown"]
+
+
+def test_console_format_for_humans() -> None:
+    out = io.StringIO()
+    configure_logging(level="INFO", fmt="console", stream=out)
+    structlog.get_logger("t").info("session_started", greeting="returning")
+    assert "session_started" in out.getvalue() and "greeting=returning" in out.getvalue()
