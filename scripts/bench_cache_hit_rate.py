@@ -52,6 +52,7 @@ from companion.core import (
     RAGService,
     UserService,
 )
+from companion.core.turn_service import TurnService
 from companion.domain.models import ConversationSummary, Memory, UserProfile
 from companion.domain.scoring import RankingWeights
 
@@ -194,7 +195,14 @@ async def simulate(
     profiles = ProfileService(profile_store, users_service, clock)
     conversations = ConversationService(conversation_store, profile_store, clock, cache)
     worker = MemoryWorker(conversation_store, memories, profiles, model, clock)
-    chat = ChatService(users_service, conversations, profiles, rag, model, worker)
+    chat = ChatService(
+        users_service,
+        conversations,
+        profiles,
+        TurnService(conversations, rag, worker),
+        model,
+        worker,
+    )
 
     rng = random.Random(20)
     scripts = {

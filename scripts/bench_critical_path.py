@@ -83,7 +83,7 @@ async def measure(turns: int, data: Path) -> tuple[list[float], list[float]]:
     await chat.end(session)
     await worker.close(within=5)
     container.shutdown_resources()
-    return list(chat.critical_path_ms), background
+    return list(chat.turns.critical_path_ms), background
 
 
 def main() -> int:

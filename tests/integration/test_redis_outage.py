@@ -34,6 +34,7 @@ from companion.core import (
     UserService,
 )
 from companion.core.cache_aside import greeting_key, profile_key
+from companion.core.turn_service import TurnService
 from companion.domain.models import GreetingKind
 from companion.domain.scoring import RankingWeights
 
@@ -76,7 +77,9 @@ async def app(own_redis_server: RedisServer, tmp_path: Path) -> AsyncIterator[Ap
     profiles = ProfileService(profile_store, users, clock)
     conversations = ConversationService(conversation_store, profile_store, clock, cache)
     worker = MemoryWorker(conversation_store, memories, profiles, model, clock)
-    chat = ChatService(users, conversations, profiles, rag, model, worker)
+    chat = ChatService(
+        users, conversations, profiles, TurnService(conversations, rag, worker), model, worker
+    )
     yield App(clock, breaker_clock, redis, cache, chat, memories, profiles, worker)
     await worker.close(within=5)
     await cache.close()

@@ -1,19 +1,23 @@
-"""Use-case services. They receive ports through ``__init__`` and never import adapters."""
+"""Use cases over ports. They receive ports through ``__init__`` and never import adapters.
+
+A turn is :class:`TurnService` (begin with the user's words, finish with the reply); a
+session around it is :class:`ChatService`; the rest own one kind of data each.
+"""
 
 from __future__ import annotations
 
 from companion.core.chat_service import ChatService
-from companion.core.conversation_service import ConversationService, Session
-from companion.core.memory_service import Change, ImportReport, MemoryService, SaveResult
+from companion.core.conversation_service import ConversationService
+from companion.core.memory_service import ImportReport, MemoryService
 from companion.core.memory_worker import MemoryWorker
 from companion.core.onboarding_service import OnboardingData, OnboardingService
 from companion.core.profile_service import ProfileService
 from companion.core.rag_service import RAGService
 from companion.core.stats_service import StatsService, StatsSource
+from companion.core.turn_service import TurnService
 from companion.core.user_service import UserService
 
 __all__ = [
-    "Change",
     "ChatService",
     "ConversationService",
     "ImportReport",
@@ -23,9 +27,8 @@ __all__ = [
     "OnboardingService",
     "ProfileService",
     "RAGService",
-    "SaveResult",
-    "Session",
     "StatsService",
     "StatsSource",
+    "TurnService",
     "UserService",
 ]

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
 from uuid import UUID
 
 import structlog
@@ -18,6 +16,7 @@ from companion.core.cache_aside import (
     greeting_key,
     session_closed_key,
 )
+from companion.domain.errors import AccessDenied
 from companion.domain.greetings import compose_greeting, summarize_session
 from companion.domain.models import (
     ConversationSummary,
@@ -25,7 +24,9 @@ from companion.domain.models import (
     Greeting,
     Memory,
     Role,
+    UserProfile,
 )
+from companion.domain.session import Session
 from companion.domain.validation import MAX_TURN_TEXT, SessionScope, validate_text
 from companion.ports.cache import Cache
 from companion.ports.clock import Clock
@@ -36,24 +37,6 @@ from companion.ports.profile_store import ProfileStore
 log = structlog.get_logger(__name__)
 
 _RECOVERY_SCAN = 500
-
-
-@dataclass(slots=True)
-class Session:
-    """A conversation in progress, bound to one user by its write guard."""
-
-    scope: SessionScope
-    session_id: UUID
-    started_at: datetime
-    greeting: Greeting
-    learned: list[Memory] = field(default_factory=list)
-    turns: int = 0
-    # Every turn recorded through this session, in order (what its summary is made of).
-    transcript: list[ConversationTurn] = field(default_factory=list)
-
-    @property
-    def user_id(self) -> UUID:
-        return self.scope.user_id
 
 
 class ConversationService:
@@ -87,17 +70,29 @@ class ConversationService:
             GREETING_TTL_SECONDS,
         )
 
-    async def greeting_for(self, user_id: UUID) -> Greeting:
-        """The greeting for a session starting now (no model call)."""
+    async def _profile(self, user_id: UUID) -> UserProfile:
+        """The user's profile through the cache; a user never seen has an empty one."""
+        profile = await cached_profile(self._cached, self._profiles, user_id)
+        if profile is not None:
+            return profile
+        now = self._clock.now()
+        return UserProfile(user_id=user_id, created_at=now, updated_at=now)
+
+    async def greeting_for(self, user_id: UUID, profile: UserProfile | None = None) -> Greeting:
+        """The greeting for a session starting now (no model call); ``profile`` saves
+        reading it when the caller holds it."""
+        if profile is None:
+            profile = await self._profile(user_id)
         return compose_greeting(
             user_id=user_id,
-            profile=await cached_profile(self._cached, self._profiles, user_id),
+            profile=profile,
             last_summary=await self.latest_summary(user_id),
             now=self._clock.now(),
         )
 
-    async def start(self, user_id: UUID) -> Session:
-        """Open a session for this user and compose its greeting.
+    async def start(self, user_id: UUID, profile: UserProfile | None = None) -> Session:
+        """Open a session for this user and compose its greeting (``profile``, when the
+        caller has read it, saves reading it again).
 
         A previous session that never ended (a crash, ``kill -9``, a dropped call whose
         worker died) is summarised first, so the greeting refers to it and not to the one
@@ -109,12 +104,17 @@ class ConversationService:
             await self.summarize_abandoned(user_id)
         else:
             await self._cached.invalidate(marker)
-        greeting = await self.greeting_for(user_id)
+        if profile is None:
+            profile = await self._profile(user_id)
+        elif profile.user_id != user_id:
+            raise AccessDenied("the profile belongs to another user")
+        greeting = await self.greeting_for(user_id, profile)
         session = Session(
             scope=SessionScope(user_id),
             session_id=uuid.uuid4(),
             started_at=self._clock.now(),
             greeting=greeting,
+            profile=profile,
         )
         log.info("session_started", greeting=greeting.kind.value)
         return session

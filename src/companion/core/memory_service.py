@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import builtins
-import enum
-import hashlib
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -21,6 +19,7 @@ from companion.core.cache_aside import (
     recent_memories_key,
 )
 from companion.core.rag_service import RAGService, participants_of
+from companion.domain.changes import Change, SaveResult, dedupe_key
 from companion.domain.errors import InvalidInput, NotFound
 from companion.domain.models import (
     Embedding,
@@ -33,7 +32,6 @@ from companion.domain.models import (
 )
 from companion.domain.query import mask_names
 from companion.domain.reconcile import Action, is_restatement, reconcile
-from companion.domain.text import normalize
 from companion.domain.validation import MAX_KEY, require_aware, validate_candidate, validate_text
 from companion.ports.cache import Cache
 from companion.ports.clock import Clock
@@ -46,31 +44,6 @@ log = structlog.get_logger(__name__)
 _REINDEX_BATCH = 64
 # Cosine above which a free-form note may be a restatement (it must also add no word).
 RESTATEMENT_FLOOR = 0.9
-
-
-class Change(enum.StrEnum):
-    """What saving a candidate did."""
-
-    ADDED = "added"
-    UPDATED = "updated"
-    UNCHANGED = "unchanged"
-    DELETED = "deleted"  # the user asked to forget it
-
-
-@dataclass(frozen=True, slots=True)
-class SaveResult:
-    """The stored memory and what happened to it."""
-
-    memory: Memory
-    change: Change
-
-
-def dedupe_key(candidate: MemoryCandidate) -> str:
-    """The slot a candidate fills: its key, or a digest of its text for free-form notes."""
-    if candidate.key:
-        return candidate.key
-    digest = hashlib.sha256(normalize(candidate.text).encode()).hexdigest()[:16]
-    return f"note.{digest}"
 
 
 class MemoryService:
@@ -100,11 +73,14 @@ class MemoryService:
         """After a write to this user's memories: the cached list no longer holds."""
         await self._cached.invalidate(recent_memories_key(user_id))
 
-    async def _embed(self, user_id: UUID, texts: Sequence[str]) -> builtins.list[Embedding]:
+    async def _embed(
+        self, user_id: UUID, texts: Sequence[str], participants: Sequence[str] | None = None
+    ) -> builtins.list[Embedding]:
         """Embed memory texts the way queries are embedded: participants' names masked."""
         if not texts:
             return []
-        participants = await participants_of(self._profiles, user_id, self._cached.cache)
+        if participants is None:
+            participants = await participants_of(self._profiles, user_id, self._cached.cache)
         return await self._embedder.embed([mask_names(t, participants) for t in texts])
 
     async def remember(
@@ -116,6 +92,7 @@ class MemoryService:
         thread: str | None = None,
         position: int | None = None,
         at: datetime | None = None,
+        participants: Sequence[str] | None = None,
     ) -> list[SaveResult]:
         """Save candidates: a new key is added, a changed value updates, a repeat is a no-op.
 
@@ -124,6 +101,7 @@ class MemoryService:
         nothing to forget). ``thread`` and ``position`` say where they were said (the
         session and the turn's place in it); retrieval uses them to bring in
         neighbouring turns. Every candidate is validated before anything is written.
+        ``participants`` saves a profile read when the caller holds the profile.
         """
         if position is not None and (isinstance(position, bool) or position < 0):
             raise InvalidInput("position must be a non-negative integer")
@@ -139,7 +117,7 @@ class MemoryService:
         # its own time, and history intervals follow the conversation.
         when = self._clock.now() if at is None else require_aware(at, what="at")
         stated = [c for c in unique.values() if not c.forget]
-        embeddings = iter(await self._embed(user_id, [c.text for c in stated]))
+        embeddings = iter(await self._embed(user_id, [c.text for c in stated], participants))
         results: list[SaveResult] = []
         where = (thread, position)
         completed = False

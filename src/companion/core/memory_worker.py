@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from uuid import UUID
+from collections.abc import Callable, Sequence
 
 import structlog
 
-from companion.core.memory_service import Change, MemoryService, SaveResult
+from companion.core.memory_service import MemoryService
 from companion.core.profile_service import ProfileService
 from companion.core.rag_service import RAGService
+from companion.domain.changes import Change, SaveResult
 from companion.domain.errors import ChatModelError, StoreError
-from companion.domain.models import ConversationTurn, Memory
+from companion.domain.models import ConversationTurn, Memory, UserProfile
 from companion.domain.text import search_tail
 from companion.domain.validation import MAX_QUERY
 from companion.ports.chat_model import ChatModel
@@ -30,6 +31,11 @@ from companion.ports.conversation_store import ConversationStore
 log = structlog.get_logger(__name__)
 
 _TRANSIENT = (StoreError, ChatModelError, OSError)
+
+# Told what a turn's memory work changed, and the user's profile after it (a session
+# keeps both: see ``Session.absorb``).
+OnDone = Callable[[Sequence[SaveResult], UserProfile], None]
+_Job = tuple[ConversationTurn, int | None, OnDone | None]
 
 
 class MemoryWorker:
@@ -60,47 +66,57 @@ class MemoryWorker:
         self._known = known_memories if rag is not None else 0
         self._attempts = max(attempts, 1)
         self._backoff = backoff_seconds
-        self._queue: asyncio.Queue[tuple[ConversationTurn, int | None]] | None = None
+        self._queue: asyncio.Queue[_Job] | None = None
         self._task: asyncio.Task[None] | None = None
-        self._learned: dict[UUID, list[Memory]] = {}
         self.processed = 0
         self.failed = 0
 
     async def process(
-        self, turn: ConversationTurn, position: int | None = None
+        self, turn: ConversationTurn, position: int | None = None, on_done: OnDone | None = None
     ) -> list[SaveResult]:
         """Do the memory work of one turn, then mark it processed in the journal.
 
         At most one model call: extraction, which sees the related stored memories;
-        reconciliation is then done locally.
+        reconciliation is then done locally. The profile is read once, and only when
+        the related memories or the candidates need it. ``on_done`` hears what changed.
         """
-        known = await self._related(turn)
+        profile: UserProfile | None = None
+        known: list[Memory] = []
+        if self._known and self._rag is not None:
+            profile = await self._profiles.get(turn.user_id)
+            known = await self._related(self._rag, turn, profile)
         if known:
             candidates = await self._model.extract_memories(turn.text, known)
         else:
             candidates = await self._model.extract_memories(turn.text)
         results: list[SaveResult] = []
         if candidates:
+            if profile is None:
+                profile = await self._profiles.get(turn.user_id)
             results = await self._memories.remember(
                 turn.user_id,
                 candidates,
                 thread=str(turn.session_id),
                 position=position if position is not None else await self._position(turn),
                 at=turn.created_at,
+                participants=profile.participants,
             )
-            await self._fold_into_profile(turn, results)
+            profile = await self._fold_into_profile(turn, results, profile)
         await self._conversations.mark_processed(turn.user_id, turn.id, self._clock.now())
         self.processed += 1
+        if on_done is not None and profile is not None:
+            on_done(results, profile)
         return results
 
-    async def _related(self, turn: ConversationTurn) -> list[Memory]:
-        if not self._known or self._rag is None:
-            return []
-        found = await self._rag.retrieve(
+    async def _related(
+        self, rag: RAGService, turn: ConversationTurn, profile: UserProfile
+    ) -> list[Memory]:
+        found = await rag.retrieve(
             turn.user_id,
             search_tail(turn.text, MAX_QUERY),
             limit=self._known,
             record_access=False,
+            participants=profile.participants,
         )
         return [scored.memory for scored in found]
 
@@ -109,26 +125,23 @@ class MemoryWorker:
         ids = [t.id for t in turns]
         return ids.index(turn.id) if turn.id in ids else len(ids)
 
-    async def _fold_into_profile(self, turn: ConversationTurn, results: list[SaveResult]) -> None:
+    async def _fold_into_profile(
+        self, turn: ConversationTurn, results: list[SaveResult], profile: UserProfile
+    ) -> UserProfile:
         learned = [r.memory for r in results if r.change in (Change.ADDED, Change.UPDATED)]
         forgotten = [r.memory for r in results if r.change is Change.DELETED]
-        session = self._learned.setdefault(turn.session_id, [])
         if forgotten:
-            gone = {m.id for m in forgotten}
-            session[:] = [m for m in session if m.id not in gone]
-            await self._profiles.forget_memories(turn.user_id, forgotten)
+            profile = await self._profiles.forget_memories(turn.user_id, forgotten, profile=profile)
         if learned:
-            changed = {m.id for m in learned}
-            session[:] = [m for m in session if m.id not in changed]
-            session.extend(learned)
-            await self._profiles.apply_memories(turn.user_id, learned)
+            profile = await self._profiles.apply_memories(turn.user_id, learned, profile=profile)
+        return profile
 
     async def _process_with_retries(
-        self, turn: ConversationTurn, position: int | None = None
+        self, turn: ConversationTurn, position: int | None = None, on_done: OnDone | None = None
     ) -> bool:
         for attempt in range(self._attempts):
             try:
-                await self.process(turn, position)
+                await self.process(turn, position, on_done)
             except _TRANSIENT as exc:
                 if attempt + 1 == self._attempts:
                     # Left pending in the journal: the next start recovers it.
@@ -140,23 +153,30 @@ class MemoryWorker:
                 return True
         return False
 
-    def submit(self, turn: ConversationTurn, *, position: int | None = None) -> None:
+    def submit(
+        self,
+        turn: ConversationTurn,
+        *,
+        position: int | None = None,
+        on_done: OnDone | None = None,
+    ) -> None:
         """Queue a journalled turn for memory work; returns at once.
 
         ``position`` is the turn's index in its session when the caller knows it (saves
-        reading the session's transcript); otherwise it is looked up.
+        reading the session's transcript); otherwise it is looked up. ``on_done`` is
+        told what the work changed (the session's ``absorb``).
         """
         if self._queue is None:
             self._queue = asyncio.Queue()
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._run(self._queue))
-        self._queue.put_nowait((turn, position))
+        self._queue.put_nowait((turn, position, on_done))
 
-    async def _run(self, queue: asyncio.Queue[tuple[ConversationTurn, int | None]]) -> None:
+    async def _run(self, queue: asyncio.Queue[_Job]) -> None:
         while True:
-            turn, position = await queue.get()
+            turn, position, on_done = await queue.get()
             try:
-                await self._process_with_retries(turn, position)
+                await self._process_with_retries(turn, position, on_done)
             except Exception:  # a bug in one turn must not stop the others
                 self.failed += 1
                 log.exception("memory_work_crashed")
@@ -182,10 +202,6 @@ class MemoryWorker:
         if done:
             log.info("memory_journal_recovered", turns=done)
         return done
-
-    def take_learned(self, session_id: UUID) -> list[Memory]:
-        """What this session's turns added or changed (and was not forgotten since)."""
-        return self._learned.pop(session_id, [])
 
     async def close(self, within: float) -> bool:
         """Finish queued work within ``within`` seconds, then stop; False if work remains.

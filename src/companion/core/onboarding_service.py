@@ -7,9 +7,10 @@ from uuid import UUID
 import structlog
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from companion.core.memory_service import MemoryService, SaveResult
+from companion.core.memory_service import MemoryService
 from companion.core.profile_service import ProfileService
 from companion.core.validation_errors import first_problem
+from companion.domain.changes import SaveResult
 from companion.domain.errors import InvalidInput
 from companion.domain.keys import favourite_key, goal_key, likes_key
 from companion.domain.models import MemoryCandidate, MemoryCategory, MemorySource, UserProfile

@@ -9,7 +9,7 @@ from uuid import UUID
 import structlog
 
 from companion.core.user_service import UserService
-from companion.domain.errors import InvalidInput
+from companion.domain.errors import AccessDenied, InvalidInput
 from companion.domain.models import Memory, ProfileDraft, UserProfile
 from companion.domain.profiles import merge_draft, merge_memories, unmerge_memories
 from companion.domain.validation import MAX_MEMORY_TEXT, normalize_name, validate_text
@@ -38,9 +38,21 @@ class ProfileService:
         """The user's profile (created empty on first use)."""
         return await self._users.ensure_profile_exists(user_id)
 
-    async def apply_memories(self, user_id: UUID, memories: Iterable[Memory]) -> UserProfile:
-        """Fold newly saved memories into the profile; saves only if something changed."""
-        profile = await self.get(user_id)
+    async def _current(self, user_id: UUID, profile: UserProfile | None) -> UserProfile:
+        """``profile`` when the caller holds this user's, else the stored one."""
+        if profile is None:
+            return await self.get(user_id)
+        if profile.user_id != user_id:
+            raise AccessDenied("the profile belongs to another user")
+        return profile
+
+    async def apply_memories(
+        self, user_id: UUID, memories: Iterable[Memory], *, profile: UserProfile | None = None
+    ) -> UserProfile:
+        """Fold newly saved memories into the profile; saves only if something changed.
+
+        ``profile`` is the user's profile when the caller holds it (saves a read)."""
+        profile = await self._current(user_id, profile)
         merged = merge_memories(profile, memories)
         if merged == profile and dict(merged.preferences) == dict(profile.preferences):
             return profile
@@ -49,9 +61,11 @@ class ProfileService:
         log.info("profile_updated")
         return merged
 
-    async def apply_draft(self, user_id: UUID, draft: ProfileDraft) -> UserProfile:
+    async def apply_draft(
+        self, user_id: UUID, draft: ProfileDraft, *, profile: UserProfile | None = None
+    ) -> UserProfile:
         """Fold a model's draft of the profile in (see ``domain.profiles.merge_draft``)."""
-        profile = await self.get(user_id)
+        profile = await self._current(user_id, profile)
         merged = merge_draft(profile, draft)
         if merged == profile and dict(merged.preferences) == dict(profile.preferences):
             return profile
@@ -60,9 +74,11 @@ class ProfileService:
         log.info("profile_rebuilt")
         return merged
 
-    async def forget_memories(self, user_id: UUID, memories: Iterable[Memory]) -> UserProfile:
+    async def forget_memories(
+        self, user_id: UUID, memories: Iterable[Memory], *, profile: UserProfile | None = None
+    ) -> UserProfile:
         """Take forgotten memories back out of the profile, so nothing brings them back."""
-        profile = await self.get(user_id)
+        profile = await self._current(user_id, profile)
         cleaned = unmerge_memories(profile, memories)
         if cleaned == profile and dict(cleaned.preferences) == dict(profile.preferences):
             return profile

@@ -46,6 +46,7 @@ from companion.core import (
     ProfileService,
     RAGService,
     StatsService,
+    TurnService,
     UserService,
 )
 from companion.domain.scoring import RankingWeights
@@ -431,15 +432,24 @@ class Services(containers.DeclarativeContainer):
         cache=gateways.cache,
         batching=gateways.batching,
     )
+    settle = providers.Callable(_settler, gateways.write_behind)
+    # The one turn use case every way in drives (the agent, chat, the library, benches).
+    turns = providers.Factory(
+        TurnService,
+        conversations=conversations,
+        rag=rag,
+        worker=memory_worker,
+        settle=settle,
+    )
     chat = providers.Factory(
         ChatService,
         users=users,
         conversations=conversations,
         profiles=profiles,
-        rag=rag,
+        turns=turns,
         chat_model=gateways.chat_model,
         worker=memory_worker,
-        settle=providers.Callable(_settler, gateways.write_behind),
+        settle=settle,
     )
 
 

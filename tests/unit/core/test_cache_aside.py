@@ -42,6 +42,7 @@ from companion.core.cache_aside import (
     profile_key,
     recent_memories_key,
 )
+from companion.core.turn_service import TurnService
 from companion.domain.errors import CacheUnavailable
 from companion.domain.models import (
     ConversationSummary,
@@ -123,7 +124,9 @@ def build(cache: InMemoryCache | None = None) -> App:
     profiles = ProfileService(profile_store, users, clock)
     conversations = ConversationService(conversation_store, profile_store, clock, cache)
     worker = MemoryWorker(conversation_store, memories, profiles, model, clock)
-    chat = ChatService(users, conversations, profiles, rag, model, worker)
+    chat = ChatService(
+        users, conversations, profiles, TurnService(conversations, rag, worker), model, worker
+    )
     return App(
         clock,
         cache,

@@ -29,6 +29,7 @@ from companion.core import (
     RAGService,
     UserService,
 )
+from companion.core.turn_service import TurnService
 from companion.domain.errors import InvalidInput
 from companion.domain.models import ChatRequest, GreetingKind, MemoryCandidate, Role
 from companion.domain.scoring import RankingWeights
@@ -87,7 +88,9 @@ def app() -> App:
     profiles = ProfileService(profiles_store, users, clock)
     conversations = ConversationService(convo_store, profiles_store, clock, cache)
     worker = MemoryWorker(convo_store, memories, profiles, model, clock)
-    chat = ChatService(users, conversations, profiles, rag, model, worker)
+    chat = ChatService(
+        users, conversations, profiles, TurnService(conversations, rag, worker), model, worker
+    )
     onboarding = OnboardingService(profiles, memories)
     return App(
         clock, model, chat, memories, profiles, worker, onboarding, conversations, users, rag
@@ -212,7 +215,7 @@ async def test_memory_work_costs_one_model_call_per_turn(app: App) -> None:
 
 async def test_a_journalled_turn_left_unprocessed_is_recovered(app: App) -> None:
     # As after a crash: the turn is in the journal, but its memory work never ran.
-    session = await app.conversations.start(ADA)
+    session = await app.conversations.start(ADA, await app.profiles.get(ADA))
     turn = await app.conversations.record(session, Role.USER, "I have a dog called Rex.")
     assert await app.memories.list(ADA) == []
     assert await app.worker.recover() == 1
@@ -232,7 +235,14 @@ class DraftingModel(CountingChatModel):
 
 async def test_the_profile_is_redrafted_once_per_session_from_what_it_taught(app: App) -> None:
     model = DraftingModel()
-    chat = ChatService(app.users, app.conversations, app.profiles, app.rag, model, app.worker)
+    chat = ChatService(
+        app.users,
+        app.conversations,
+        app.profiles,
+        TurnService(app.conversations, app.rag, app.worker),
+        model,
+        app.worker,
+    )
     session = await chat.start(ADA)
     for text in ("My name is Ada.", "I live in Lahore.", "I have a cat called Miso."):
         await chat.turn(session, text)

@@ -1,4 +1,4 @@
-"""ChatService's turn in steps (prepare, remember, record_reply), as the voice agent uses it."""
+"""The turn use case in its two steps (begin, finish), as the voice agent drives it."""
 
 from __future__ import annotations
 
@@ -22,9 +22,9 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
 
 async def test_prepare_journals_the_turn_and_brings_its_memories(world: World) -> None:
     await world.memories.save(ADA, text="Has a dog called Biscuit")
-    chat = world.services.chat
+    chat, turns = world.services.chat, world.services.turns
     session = await chat.start(ADA)
-    prepared = await chat.prepare(session, "  What is my dog called?  ")
+    prepared = await turns.begin(session, "  What is my dog called?  ")
     assert prepared.said == "What is my dog called?"
     assert [m.text for m in prepared.memories] == ["Has a dog called Biscuit"]
     assert prepared.profile.user_id == ADA
@@ -35,20 +35,19 @@ async def test_prepare_journals_the_turn_and_brings_its_memories(world: World) -
 async def test_memory_work_starts_only_when_asked_and_the_next_turn_reads_it(
     world: World,
 ) -> None:
-    chat = world.services.chat
+    chat, turns = world.services.chat, world.services.turns
     session = await chat.start(ADA)
-    prepared = await chat.prepare(session, "I live in Lahore.")
+    await turns.begin(session, "I live in Lahore.")
     assert await world.memories.list(ADA) == []  # nothing before the reply
-    chat.remember(prepared)
-    await chat.record_reply(session, "Lahore, lovely!")
-    following = await chat.prepare(session, "Where do I live?")
+    await turns.finish(session, "Lahore, lovely!")
+    following = await turns.begin(session, "Where do I live?")
     assert [m.value for m in following.memories] == ["Lahore"]  # read your own writes
     turns = await world.conversation_store.turns(ADA, session.session_id)
     assert [t.role for t in turns] == [Role.USER, Role.ASSISTANT, Role.USER]
 
 
 async def test_an_empty_reply_is_not_journalled(world: World) -> None:
-    chat = world.services.chat
+    chat, turns = world.services.chat, world.services.turns
     session = await chat.start(ADA)
-    await chat.record_reply(session, "   ")
+    await turns.finish(session, "   ")
     assert await world.conversation_store.turns(ADA, session.session_id) == []

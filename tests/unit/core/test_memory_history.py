@@ -27,6 +27,7 @@ from companion.core import (
     RAGService,
     UserService,
 )
+from companion.core.turn_service import TurnService
 from companion.domain.models import MemoryRevision
 from companion.domain.scoring import RankingWeights
 
@@ -57,7 +58,9 @@ def app(tmp_path: Path) -> Iterator[App]:
     conversations = ConversationService(conversation_store, profiles_store, clock, cache)
     model = OfflineChatModel()
     worker = MemoryWorker(conversation_store, memories, profiles, model, clock)
-    chat = ChatService(users, conversations, profiles, rag, model, worker)
+    chat = ChatService(
+        users, conversations, profiles, TurnService(conversations, rag, worker), model, worker
+    )
     yield App(clock, chat, memories, profiles, worker)
     db.close()
 

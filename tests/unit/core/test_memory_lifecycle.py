@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from tests.unit.core.test_memory_service import make_kit
 
 from companion.adapters.local.extraction import extract_candidates
-from companion.core import Change
+from companion.domain.changes import Change
 from companion.domain.text import normalize
 from companion.inbound.cli.memory_records import dumps_jsonl, parse_jsonl
 

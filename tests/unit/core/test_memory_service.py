@@ -17,7 +17,8 @@ from companion.adapters.memory import (
     InMemoryProfileStore,
     ManualClock,
 )
-from companion.core import Change, MemoryService, RAGService
+from companion.core import MemoryService, RAGService
+from companion.domain.changes import Change
 from companion.domain.errors import InvalidInput, NotFound
 from companion.domain.models import MemoryCandidate, MemoryCategory
 from companion.domain.scoring import RankingWeights

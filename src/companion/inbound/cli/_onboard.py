@@ -7,7 +7,8 @@ import sys
 from typing import TextIO
 from uuid import UUID
 
-from companion.core import Change, OnboardingData
+from companion.core import OnboardingData
+from companion.domain.changes import Change
 from companion.domain.errors import InvalidInput
 from companion.main.container import Container
 

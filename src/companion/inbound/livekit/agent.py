@@ -1,19 +1,24 @@
 """CompanionAgent: the LiveKit agent that greets, remembers, and answers with memories.
 
 One conversation loop for every way in (a LiveKit room, the console, ``companion-agent
-chat``), built on :class:`ChatService`'s steps so the guarantees are the same everywhere:
+chat``), built on the turn use case (:class:`TurnService`), which the library and the
+benchmarks run too, so the guarantees are the same everywhere:
 
 - the greeting was composed when the last session ended (or is the new-user welcome) and
   is said on entering, with no LLM call;
 - before every LLM call (:meth:`llm_node` runs for text and audio turns alike, and again
-  after each tool step) the latest user message is journalled once and the memories
-  relevant to it are retrieved once (:meth:`ChatService.prepare`, which first waits for
-  the previous turn's memory work: read your own writes);
+  after each tool step) the turn begins for the latest user message, once per message:
+  journalled, its memories retrieved (``TurnService.begin``, which first waits for the
+  previous turn's memory work: read your own writes);
 - the memories reach the LLM as data: an LLM that takes them structurally
   (:class:`MemoryAwareLLM`, i.e. the ChatModel bridge) gets them as ``ChatRequest.memories``;
   any other LLM gets a delimited block folded into the instructions;
-- once the first reply to a turn is written, its memory work goes to the background
-  worker (one model call), and what the companion said is journalled.
+- once the reply is written the turn finishes (``TurnService.finish``): its memory work
+  goes to the background worker (one model call), and what the companion said is
+  journalled.
+
+The session's state is the :class:`Session` the ``AgentSession`` carries as userdata;
+the agent and its tools hold the same object.
 """
 
 from __future__ import annotations
@@ -27,12 +32,12 @@ from livekit.agents import Agent, FlushSentinel, ModelSettings, llm
 from livekit.agents.types import APIConnectOptions
 from livekit.agents.utils import is_given
 
-from companion.core.chat_service import ChatService, PreparedTurn
-from companion.core.conversation_service import Session
 from companion.core.memory_service import MemoryService
 from companion.core.profile_service import ProfileService
 from companion.core.stats_service import StatsService
+from companion.core.turn_service import TurnService
 from companion.domain.models import Memory, UserProfile
+from companion.domain.session import PreparedTurn, Session
 from companion.inbound.livekit.prompt import instructions, memory_block, with_memory_block
 from companion.inbound.livekit.tools import CompanionTools
 
@@ -71,23 +76,19 @@ class CompanionAgent(CompanionTools, Agent):
     def __init__(
         self,
         *,
-        chat: ChatService,
+        turns: TurnService,
         session: Session,
-        profile: UserProfile,
         memories: MemoryService,
         profiles: ProfileService,
         stats: StatsService,
     ) -> None:
-        super().__init__(instructions=instructions(profile))
-        self._chat = chat
-        self._conversation = session
+        super().__init__(instructions=instructions(session.profile))
+        self._turns = turns
+        self._conversation = session  # the AgentSession's userdata: the same object
         self._scope = session.scope  # the write guard every tool goes through
         self._memories = memories
         self._profiles = profiles
         self._stats = stats
-        self._prepared: PreparedTurn | None = None
-        self._prepared_for: str | None = None  # the id of the user message it answers
-        self._remembered = True
 
     @property
     def user_id(self) -> UUID:
@@ -96,7 +97,7 @@ class CompanionAgent(CompanionTools, Agent):
 
     @property
     def conversation(self) -> Session:
-        """The chat service's session behind this agent."""
+        """The session this agent serves (its turn state, greeting and profile)."""
         return self._conversation
 
     async def on_enter(self) -> None:
@@ -110,7 +111,7 @@ class CompanionAgent(CompanionTools, Agent):
         model_settings: ModelSettings,
     ) -> AsyncIterable[Chunk]:
         """Every LLM call: the latest user turn's memories in, the reply's text journalled."""
-        prepared = await self._prepare(chat_ctx)
+        prepared = await self._begin(chat_ctx)
         model = self.llm if is_given(self.llm) else self.session.llm
         source: AsyncIterable[Chunk] | llm.LLMStream
         if isinstance(model, MemoryAwareLLM):
@@ -143,29 +144,20 @@ class CompanionAgent(CompanionTools, Agent):
                     said.append(text)
                 yield chunk
         finally:
-            # After the reply (or its failure): memory work never delays what is said.
-            self.settle()
-        await self._chat.record_reply(self._conversation, "".join(said))
+            # After the reply, or its failure or interruption (no await in a finally):
+            # the turn's memory work is handed on either way.
+            self._turns.hand_on(self._conversation)
+        await self._turns.finish(self._conversation, "".join(said))
 
-    async def _prepare(self, chat_ctx: llm.ChatContext) -> PreparedTurn | None:
-        """The latest user message journalled and its memories retrieved, once per message."""
+    async def _begin(self, chat_ctx: llm.ChatContext) -> PreparedTurn | None:
+        """The turn for the latest user message (begun once per message: a tool step's
+        LLM call gets the same turn)."""
         message = _latest_user_message(chat_ctx)
         if message is None or not (message.text_content or "").strip():
             return None
-        if message.id != self._prepared_for:
-            self.settle()  # a turn whose reply never came still gets its memory work
-            self._prepared = await self._chat.prepare(
-                self._conversation, message.text_content or ""
-            )
-            self._prepared_for = message.id
-            self._remembered = False
-        return self._prepared
-
-    def settle(self) -> None:
-        """Hand the current turn to the memory worker if it has not been yet (idempotent)."""
-        if self._prepared is not None and not self._remembered:
-            self._remembered = True
-            self._chat.remember(self._prepared)
+        return await self._turns.begin(
+            self._conversation, message.text_content or "", message_id=message.id
+        )
 
 
 async def _closing(source: AsyncIterable[Chunk] | llm.LLMStream) -> AsyncIterable[Chunk]:

@@ -19,12 +19,13 @@ from livekit.agents import AgentSession, APIError, llm, stt, tts
 from livekit.agents.voice.run_result import ChatMessageEvent, RunResult
 
 from companion.core.chat_service import ChatService
-from companion.core.conversation_service import Session
 from companion.core.memory_service import MemoryService
 from companion.core.profile_service import ProfileService
 from companion.core.stats_service import StatsService
+from companion.core.turn_service import TurnService
 from companion.domain.errors import AccessDenied, ChatModelError, CompanionError
 from companion.domain.models import ConversationSummary
+from companion.domain.session import Session
 from companion.inbound.livekit.agent import CompanionAgent
 
 log = structlog.get_logger(__name__)
@@ -38,20 +39,30 @@ class VoiceServices:
     """The services an agent works through (one set per process)."""
 
     chat: ChatService
+    turns: TurnService  # the chat service's own (see ChatService.turns)
     memories: MemoryService
     profiles: ProfileService
     stats: StatsService
 
 
 def agent_session(
-    *, llm: llm.LLM[Any], tts: tts.TTS[Any] | None = None, stt: stt.STT[Any] | None = None
-) -> AgentSession[None]:
-    """An AgentSession for the agent; text only unless speech models are given.
+    conversation: Session,
+    *,
+    llm: llm.LLM[Any],
+    tts: tts.TTS[Any] | None = None,
+    stt: stt.STT[Any] | None = None,
+) -> AgentSession[Session]:
+    """An AgentSession for the agent, carrying the conversation as its userdata (LiveKit's
+    place for per-session state); text only unless speech models are given.
 
     Without speech-to-text there is no voice activity detection to load and no turn
     detection: a turn is a text message.
     """
-    options: dict[str, Any] = {"llm": llm, "max_tool_steps": MAX_TOOL_STEPS}
+    options: dict[str, Any] = {
+        "llm": llm,
+        "max_tool_steps": MAX_TOOL_STEPS,
+        "userdata": conversation,
+    }
     if tts is not None:
         options["tts"] = tts
     if stt is None:
@@ -75,7 +86,9 @@ def replies(result: RunResult[Any]) -> list[str]:
 class VoiceSession:
     """One user's conversation through the agent; ended once, safely, however it stops."""
 
-    def __init__(self, services: VoiceServices, agent: CompanionAgent, session: AgentSession[None]):
+    def __init__(
+        self, services: VoiceServices, agent: CompanionAgent, session: AgentSession[Session]
+    ):
         self.agent = agent
         self.session = session
         self._services = services
@@ -101,16 +114,14 @@ class VoiceSession:
             conversation = await services.chat.start(user_id)
         elif conversation.user_id != user_id:
             raise AccessDenied("the conversation belongs to another user")
-        profile = await services.profiles.get(user_id)
         agent = CompanionAgent(
-            chat=services.chat,
+            turns=services.turns,
             session=conversation,
-            profile=profile,
             memories=services.memories,
             profiles=services.profiles,
             stats=services.stats,
         )
-        voice = cls(services, agent, agent_session(llm=llm, tts=tts, stt=stt))
+        voice = cls(services, agent, agent_session(conversation, llm=llm, tts=tts, stt=stt))
         # However the AgentSession closes (the user left, an error), the end starts now,
         # in the background; aclose() awaits the same task.
         voice.session.on("close", lambda _event: voice.end())
@@ -147,7 +158,6 @@ class VoiceSession:
 
     async def _end(self) -> ConversationSummary | None:
         await self.session.aclose()
-        self.agent.settle()
         summary = await self._services.chat.end(self.agent.conversation)
         log.info("voice_session_ended", summarized=summary is not None)
         return summary

@@ -17,10 +17,11 @@ from uuid import UUID
 import structlog
 from livekit.agents import RunContext, ToolError, function_tool
 
-from companion.core.chat_service import ChatService
-from companion.core.memory_service import Change, MemoryService
+from companion.core.memory_service import MemoryService
 from companion.core.profile_service import ProfileService
 from companion.core.stats_service import StatsService
+from companion.core.turn_service import TurnService
+from companion.domain.changes import Change
 from companion.domain.errors import (
     AccessDenied,
     CompanionError,
@@ -29,6 +30,7 @@ from companion.domain.errors import (
     StoreError,
 )
 from companion.domain.models import Memory, MemoryCategory, MemorySource, UserProfile
+from companion.domain.session import Session
 from companion.domain.validation import MAX_QUERY, SessionScope, parse_uuid, validate_text
 
 log = structlog.get_logger(__name__)
@@ -92,11 +94,11 @@ class CompanionTools:
     """The tools, as methods of the agent (LiveKit finds them on the agent's class)."""
 
     _scope: SessionScope
-    _chat: ChatService
+    _conversation: Session
+    _turns: TurnService
     _memories: MemoryService
     _profiles: ProfileService
     _stats: StatsService
-    settle: Callable[[], None]  # the agent's: hand the current turn to the memory worker
 
     def _user(self, user_id: str | None) -> UUID:
         """The session's user; a ``user_id`` naming anyone else is refused."""
@@ -111,9 +113,13 @@ class CompanionTools:
         have?"), and never writes alongside the worker working on the same user.
         """
         user = self._user(user_id)
-        self.settle()
-        await self._chat.memory_settled()
+        await self._turns.settled(self._conversation)
         return user
+
+    def _profile_is(self, profile: UserProfile) -> UserProfile:
+        """A profile a tool just wrote is the session's from now on (the next turn's)."""
+        self._conversation.profile = profile
+        return profile
 
     @function_tool
     async def save_memory(
@@ -144,7 +150,7 @@ class CompanionTools:
                 source=MemorySource.TOOL,
             )
             if result.change in (Change.ADDED, Change.UPDATED):
-                await self._profiles.apply_memories(user, [result.memory])
+                self._profile_is(await self._profiles.apply_memories(user, [result.memory]))
             return _json({"saved": result.change.value, "memory": _memory_record(result.memory)})
 
         return await _guarded("save_memory", run)
@@ -190,7 +196,7 @@ class CompanionTools:
         async def run() -> str:
             user = await self._user_settled(user_id)
             forgotten = await self._memories.forget(user, parse_uuid(memory_id, what="memory_id"))
-            await self._profiles.forget_memories(user, [forgotten])
+            self._profile_is(await self._profiles.forget_memories(user, [forgotten]))
             return _json({"forgotten": _memory_record(forgotten)})
 
         return await _guarded("forget_memory", run)
@@ -235,7 +241,8 @@ class CompanionTools:
             fields = {k: v for k, v in {**given, "notes": notes}.items() if v is not None}
             if not fields:
                 raise InvalidInput("give at least one of name, display_name, language, notes")
-            return _json(_profile_record(await self._profiles.update(user, fields)))
+            updated = self._profile_is(await self._profiles.update(user, fields))
+            return _json(_profile_record(updated))
 
         return await _guarded("update_profile", run)
 

@@ -61,8 +61,10 @@ def user_from_participant(identity: str, metadata: str | None) -> UUID:
 def voice_services(container: Container, *, chat: ChatService | None = None) -> VoiceServices:
     """The services an agent works through, from the container (``chat`` if given)."""
     services = container.services
+    chat = chat if chat is not None else services.chat()
     return VoiceServices(
-        chat=chat if chat is not None else services.chat(),
+        chat=chat,
+        turns=chat.turns,
         memories=services.memories(),
         profiles=services.profiles(),
         stats=services.stats(),

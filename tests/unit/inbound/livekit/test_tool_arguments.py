@@ -51,9 +51,8 @@ async def agent_for(world: World) -> CompanionAgent:
     chat = world.services.chat
     session = await chat.start(ADA)
     return CompanionAgent(
-        chat=chat,
+        turns=world.services.turns,
         session=session,
-        profile=await world.services.profiles.get(ADA),
         memories=world.memories,
         profiles=world.services.profiles,
         stats=world.services.stats,

@@ -11,6 +11,7 @@ from companion.adapters.memory import ManualClock
 from companion.inbound.livekit.worker import voice_services
 from companion.main.container import Container, build_container
 from companion.main.settings import load_settings
+from companion.ports.cache import Cache
 from companion.ports.chat_model import ChatModel
 
 ADA = uuid.UUID("00000000-0000-4000-8000-00000000ada0")
@@ -20,7 +21,9 @@ EVE = uuid.UUID("00000000-0000-4000-8000-000000000e0e")
 class World:
     """The application on in-memory adapters (built by the real container), for one test."""
 
-    def __init__(self, data_dir: Path, *, chat_model: ChatModel | None = None) -> None:
+    def __init__(
+        self, data_dir: Path, *, chat_model: ChatModel | None = None, cache: Cache | None = None
+    ) -> None:
         settings = load_settings(
             companion={"store": "memory", "embedder": "hashing", "data_dir": data_dir}
         )
@@ -29,6 +32,8 @@ class World:
         self.container.gateways.clock.override(providers.Object(self.clock))
         if chat_model is not None:
             self.container.gateways.chat_model.override(providers.Object(chat_model))
+        if cache is not None:
+            self.container.gateways.cache.override(providers.Object(cache))
         self.services = voice_services(self.container)
         self.memories = self.services.memories
         self.worker = self.container.services.memory_worker()

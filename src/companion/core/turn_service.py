@@ -1,0 +1,119 @@
+"""TurnService: one turn, the same for every way in.
+
+A turn begins with the user's final words and finishes with the reply:
+
+- :meth:`TurnService.begin` waits for the session's previous memory work (read your own
+  writes), journals what the user said, and retrieves the memories relevant to it;
+- :meth:`TurnService.finish` hands the turn's memory work to the background worker and
+  journals what the companion said.
+
+The LiveKit agent calls the two around its LLM call; ``ChatService.turn`` (the library,
+the benchmarks) calls them around the chat model's reply. The turn's state lives in the
+:class:`Session` the caller holds, and only this class changes it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+
+from companion.core.conversation_service import ConversationService
+from companion.core.memory_worker import MemoryWorker
+from companion.core.rag_service import RAGService
+from companion.domain.models import ChatMessage, Role
+from companion.domain.session import PreparedTurn, Session
+from companion.domain.text import search_tail
+from companion.domain.validation import MAX_QUERY, MAX_TURN_TEXT, validate_text
+
+_MEASURED_TURNS = 10_000
+
+
+class TurnService:
+    """Begins and finishes turns; the reply never waits for memory work."""
+
+    def __init__(
+        self,
+        conversations: ConversationService,
+        rag: RAGService,
+        worker: MemoryWorker,
+        settle: Callable[..., Awaitable[None]] | None = None,
+    ) -> None:
+        """``settle(user_id, everything=False)`` sends a user's deferred writes where the
+        stores defer them (see ``adapters/postgres/write_behind.py``), so the turn is
+        journalled before the reply even when no search carried it."""
+        self._conversations = conversations
+        self._rag = rag
+        self._worker = worker
+        self._settle = settle
+        # The latest turns' memory-related wait before the reply, for measurement; bounded
+        # so a long-running agent does not grow it forever.
+        self.critical_path_ms: deque[float] = deque(maxlen=_MEASURED_TURNS)
+
+    async def begin(
+        self, session: Session, text: str, *, message_id: str | None = None
+    ) -> PreparedTurn:
+        """The user's words journalled and the memories they call up retrieved.
+
+        ``message_id`` names the message being answered (LiveKit's): beginning the same
+        message again (the agent's LLM runs again after a tool step) returns the same
+        turn. A previous turn whose reply never came is handed to the memory work first.
+        """
+        current = session.current
+        if current is not None and message_id is not None and current.message_id == message_id:
+            return current
+        self.hand_on(session)
+        said = validate_text(text, what="message", max_length=MAX_TURN_TEXT)
+        started = time.perf_counter()
+        await self._worker.drain()  # read your own writes: the last turn's memories are in
+        journalled = await self._conversations.record(session, Role.USER, said)
+        position = session.turns - 1  # every turn of this session went through record()
+        profile = session.profile  # kept current by the memory work (Session.absorb)
+        # A turn may be longer than a search query: the search reads its end.
+        retrieved = await self._rag.retrieve(
+            session.user_id, search_tail(said, MAX_QUERY), participants=profile.participants
+        )
+        if self._settle is not None:  # nothing left to send when the search carried it
+            await self._settle(session.user_id, everything=False)
+        # Everything memory-related that the reply waits for ends here.
+        self.critical_path_ms.append((time.perf_counter() - started) * 1000)
+        prepared = PreparedTurn(
+            said=said,
+            journalled=journalled,
+            memories=tuple(s.memory for s in retrieved),
+            profile=profile,
+            position=position,
+            message_id=message_id,
+        )
+        session.current, session.handed_on = prepared, False
+        session.history.append(ChatMessage(Role.USER, said))
+        return prepared
+
+    async def finish(self, session: Session, reply: str) -> None:
+        """The turn's memory work handed on, and the reply journalled (if anything was said).
+
+        Called again for the same turn (a reply after a tool step), it journals the new
+        reply; the memory work was handed on once.
+        """
+        self.hand_on(session)
+        if reply.strip():
+            await self._conversations.record(session, Role.ASSISTANT, reply)
+            session.history.append(ChatMessage(Role.ASSISTANT, reply))
+
+    def hand_on(self, session: Session) -> None:
+        """Queue the current turn's memory work (one model call) if not yet; returns at once.
+
+        Safe in a ``finally`` (it never awaits): a reply that failed or was cut off still
+        leaves its turn to be remembered.
+        """
+        current = session.current
+        if current is None or session.handed_on:
+            return
+        session.handed_on = True
+        self._worker.submit(current.journalled, position=current.position, on_done=session.absorb)
+
+    async def settled(self, session: Session) -> None:
+        """Wait until what the user said so far is in their memories (before a tool reads
+        or writes them, so it never works alongside the worker on the same user)."""
+        self.hand_on(session)
+        await self._worker.drain()
