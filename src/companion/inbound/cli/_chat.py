@@ -33,7 +33,7 @@ async def run_chat(container: Container, user_id: UUID, *, stdin: TextIO, stdout
     finally:
         await loading
     from companion.inbound.livekit.models import voice_llm
-    from companion.inbound.livekit.session import VoiceSession
+    from companion.inbound.livekit.session import VoiceSession, freeze_startup_heap
     from companion.inbound.livekit.worker import voice_services
 
     if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
@@ -49,6 +49,7 @@ async def run_chat(container: Container, user_id: UUID, *, stdin: TextIO, stdout
     except BaseException:
         await asyncio.shield(chat.end(conversation))
         raise
+    freeze_startup_heap()
     try:
         await voice.start_text()  # the agent says the greeting shown above
         while True:

@@ -24,7 +24,7 @@ from companion.core.chat_service import ChatService
 from companion.domain.errors import InvalidUserId
 from companion.domain.validation import parse_user_id, resolve_user_ref
 from companion.inbound.livekit.models import voice_llm, voice_stt, voice_tts
-from companion.inbound.livekit.session import VoiceServices, VoiceSession
+from companion.inbound.livekit.session import VoiceServices, VoiceSession, freeze_startup_heap
 from companion.main.container import Container, aclose_clients, build_container
 from companion.main.logging import configure_logging
 from companion.main.settings import Settings, load_settings
@@ -130,6 +130,7 @@ async def entrypoint(ctx: JobContext) -> None:
         tts=tts_model,
         stt=stt_model,
     )
+    freeze_startup_heap()
     # The user left (or the session failed): its end has begun; the job ends with it.
     voice.session.on("close", lambda _event: ctx.shutdown(reason="session closed"))
     await voice.session.start(
