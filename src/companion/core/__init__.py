@@ -13,7 +13,7 @@ from companion.core.memory_worker import MemoryWorker
 from companion.core.onboarding_service import OnboardingData, OnboardingService
 from companion.core.profile_service import ProfileService
 from companion.core.rag_service import RAGService
-from companion.core.stats_service import StatsService, StatsSource
+from companion.core.stats_service import StatsService
 from companion.core.turn_service import TurnService
 from companion.core.user_service import UserService
 
@@ -28,7 +28,6 @@ __all__ = [
     "ProfileService",
     "RAGService",
     "StatsService",
-    "StatsSource",
     "TurnService",
     "UserService",
 ]

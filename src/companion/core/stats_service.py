@@ -11,19 +11,10 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from typing import Protocol
 from uuid import UUID
 
 from companion.ports.memory_store import MemoryStore
-
-
-class StatsSource(Protocol):
-    """Something that counts what it does."""
-
-    def stats(self) -> Mapping[str, object]:
-        """A snapshot of its counters (plain JSON-serializable values)."""
-        ...
-
+from companion.ports.stats_source import StatsSource
 
 _NOT_CONFIGURED: dict[str, object] = {"configured": False}
 

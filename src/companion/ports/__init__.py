@@ -14,6 +14,7 @@ from companion.ports.embedder import Embedder
 from companion.ports.memory_store import MemoryStore
 from companion.ports.profile_store import ProfileStore
 from companion.ports.speech_synthesizer import SpeechSynthesizer
+from companion.ports.stats_source import StatsSource
 
 __all__ = [
     "Cache",
@@ -24,4 +25,5 @@ __all__ = [
     "MemoryStore",
     "ProfileStore",
     "SpeechSynthesizer",
+    "StatsSource",
 ]

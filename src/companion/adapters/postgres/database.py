@@ -20,6 +20,7 @@ import asyncpg  # type: ignore[import-untyped]
 from companion.adapters.postgres._codec import decode_vector, encode_vector
 from companion.adapters.postgres._errors import connect_error, translate
 from companion.domain.errors import StoreError
+from companion.ports.stats_source import StatsSource
 
 T = TypeVar("T")
 _POOLER_PORT = 6543
@@ -37,7 +38,7 @@ class PoolStats:
     queries: int
 
 
-class PostgresDatabase:
+class PostgresDatabase(StatsSource):
     """An asyncpg pool with the pgvector codec, counting every statement it sends."""
 
     def __init__(

@@ -29,6 +29,7 @@ import structlog
 
 from companion.domain.models import Candidate, Embedding, Memory, MemoryCategory, MemoryQuery
 from companion.ports.memory_store import MemoryStore
+from companion.ports.stats_source import StatsSource
 
 log = structlog.get_logger(__name__)
 
@@ -91,7 +92,7 @@ class DatabaseBatcher:
         }
 
 
-class BatchingMemoryStore(MemoryStore):
+class BatchingMemoryStore(MemoryStore, StatsSource):
     """A MemoryStore that coalesces identical concurrent reads and batches ``touch``."""
 
     def __init__(

@@ -31,6 +31,7 @@ import structlog
 
 from companion.domain.errors import CacheError
 from companion.ports.cache import Cache
+from companion.ports.stats_source import StatsSource
 
 __all__ = ["BreakerState", "ResilientCache", "SharedCache"]
 
@@ -75,7 +76,7 @@ def _kind(key: str) -> str:
     return head if sep and head else "other"
 
 
-class ResilientCache(Cache):
+class ResilientCache(Cache, StatsSource):
     """The primary while it answers; the in-process ``fallback`` when it does not.
 
     No cache error reaches the caller: a failed read is a fallback read, a failed write is

@@ -24,14 +24,17 @@ from livekit.agents.types import (
 
 from companion.domain.errors import ChatModelError, ChatModelUnavailable, InvalidInput
 from companion.domain.models import ChatMessage, ChatRequest, Memory, Role, UserProfile
+
+# As many messages as a session keeps: the model sees the recent dialogue, and a long
+# call does not grow every request without bound.
+from companion.domain.session import HISTORY_MESSAGES
 from companion.ports.chat_model import ChatModel
 
 __all__ = ["MEMORIES_EXTRA", "ChatModelLLM", "chat_request", "unfold_memories"]
 
-# As many messages as the chat service keeps for a session: the model sees the recent
-# dialogue, and a long call does not grow every request without bound.
-HISTORY_MESSAGES = 12
-# The key under which the agent keeps a folded memory block's data (app/voice/prompt.py).
+# Where a folded memory block also carries the memories as data (prompt.py writes it),
+# for this bridge to the ChatModel port behind another LLM (e.g. the offline model
+# behind LiveKit's FallbackAdapter).
 MEMORIES_EXTRA = "companion_memories"
 _ROLES = {"system": Role.SYSTEM, "developer": Role.SYSTEM, "user": Role.USER}
 
