@@ -2,7 +2,7 @@
 
 The ChatModel port has no tool calling, so the agent's tools need a LiveKit LLM that has:
 livekit-plugins-openai's, over one ``openai`` client with the same deliberate timeouts as
-:class:`~companion.adapters.openai.OpenAIChatModel` (3 s to connect, 10 s per read).
+the ChatModel adapter ``OpenAIChatModel`` (3 s to connect, 10 s per read).
 """
 
 from __future__ import annotations
