@@ -1,4 +1,11 @@
-"""Logging: structlog configured once at start, with secrets redacted from every event."""
+"""Logging: structlog configured once at start, with secrets redacted from every line.
+
+structlog events pass :class:`SecretRedactor` as a processor. Everything logged through
+the standard library (LiveKit, openai, httpx, asyncpg, websockets: whoever installs the
+handler, and whenever) is scrubbed as its record is made: :func:`configure_logging`
+installs a log-record factory that renders the message, the traceback and the stack with
+secrets replaced before any handler, filter or formatter sees them.
+"""
 
 from __future__ import annotations
 
@@ -61,6 +68,35 @@ class SecretRedactor:
         return event_dict
 
 
+_plain_record_factory = logging.getLogRecordFactory()
+
+
+class _ScrubbedRecords:
+    """A log-record factory whose records hold only scrubbed text.
+
+    The message is rendered once (``msg % args``) and scrubbed; a traceback is formatted
+    and scrubbed into ``exc_text``, which every standard formatter uses as it is.
+    """
+
+    def __init__(self, redactor: SecretRedactor) -> None:
+        self._redactor = redactor
+        self._formatter = logging.Formatter()
+
+    def __call__(self, *args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = _plain_record_factory(*args, **kwargs)
+        scrub = self._redactor.scrub
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):  # a bad format string: keep it, scrubbed
+            message = f"{record.msg} {record.args}"
+        record.msg, record.args = scrub(message), None
+        if record.exc_info:
+            record.exc_text = scrub(self._formatter.formatException(record.exc_info))
+        if record.stack_info:
+            record.stack_info = scrub(record.stack_info)
+        return record
+
+
 def configure_logging(
     *,
     level: str = "WARNING",
@@ -96,7 +132,9 @@ def configure_logging(
         logger_factory=structlog.PrintLoggerFactory(file=out),
         cache_logger_on_first_use=False,
     )
-    # Libraries that log through stdlib go to the same stream, at the same level.
+    # Libraries that log through stdlib go to the same stream, at the same level, and
+    # every record is scrubbed as it is made, whichever handler later writes it.
+    logging.setLogRecordFactory(_ScrubbedRecords(redactor))
     root = logging.getLogger()
     root.handlers[:] = [logging.StreamHandler(out)]
     root.setLevel(numeric)

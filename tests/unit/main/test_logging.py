@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 
 import structlog
 
@@ -67,3 +68,33 @@ def test_console_format_for_humans() -> None:
     configure_logging(level="INFO", fmt="console", stream=out)
     structlog.get_logger("t").info("session_started", greeting="returning")
     assert "session_started" in out.getvalue() and "greeting=returning" in out.getvalue()
+
+
+def test_library_logs_through_stdlib_are_redacted_whoever_writes_them() -> None:
+    out = io.StringIO()
+    configure_logging(level="DEBUG", fmt="json", secrets=[SECRET], stream=out)
+    # A handler installed afterwards, as LiveKit's CLI and job processes do.
+    theirs = io.StringIO()
+    handler = logging.StreamHandler(theirs)
+    handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+    livekit = logging.getLogger("livekit.agents")
+    livekit.addHandler(handler)
+    try:
+        livekit.warning("connecting to %s failed", f"wss://lk.example/rtc?access_token={SECRET}")
+        logging.getLogger("httpx").info(
+            "HTTP Request: POST %s", "https://u:hunter2pass@x.example/v1"
+        )
+        logging.getLogger("openai").debug("headers: %s", {"Authorization": f"Bearer {SECRET}"})
+        try:
+            raise ConnectionError(f"refused for key {SECRET}")
+        except ConnectionError:
+            livekit.exception("worker failed")
+        logging.getLogger("asyncpg").warning("bad format %s %s", "only one")
+    finally:
+        livekit.removeHandler(handler)
+    for text in (out.getvalue(), theirs.getvalue()):
+        assert SECRET not in text
+        assert "hunter2pass" not in text
+    assert "connecting to wss://lk.example/rtc?access_token=" in theirs.getvalue()
+    assert "ConnectionError" in theirs.getvalue() and REDACTED in theirs.getvalue()
+    assert "worker failed" in out.getvalue() and "bad format" in out.getvalue()
