@@ -21,9 +21,9 @@ from collections.abc import Awaitable, Callable
 from companion.core.conversation_service import ConversationService
 from companion.core.memory_worker import MemoryWorker
 from companion.core.rag_service import RAGService
-from companion.domain.models import ChatMessage, Role
+from companion.domain.models import ChatMessage, Memory, Role
 from companion.domain.session import PreparedTurn, Session
-from companion.domain.text import search_tail
+from companion.domain.text import same_words, search_tail
 from companion.domain.validation import MAX_QUERY, MAX_TURN_TEXT, validate_text
 
 _MEASURED_TURNS = 10_000
@@ -85,9 +85,34 @@ class TurnService:
             position=position,
             message_id=message_id,
         )
-        session.current, session.handed_on = prepared, False
+        session.current, session.handed_on, session.answered = prepared, False, False
         session.history.append(ChatMessage(Role.USER, said))
         return prepared
+
+    def begun(self, session: Session, *, message_id: str | None, text: str) -> PreparedTurn | None:
+        """The turn already begun for this message, if any: by the message's id, or, while
+        the turn has no reply yet, by its words (LiveKit's early reply to a transcript that
+        was not final yet answers a message of its own, with the same words)."""
+        current = session.current
+        if current is None:
+            return None
+        if message_id is not None and current.message_id == message_id:
+            return current
+        if not session.answered and same_words(current.said, text):
+            return current
+        return None
+
+    async def recall(self, session: Session, text: str) -> tuple[Memory, ...]:
+        """The memories ``text`` calls up, with nothing written: no journal entry, no
+        access count, no memory work (for words that are not final yet)."""
+        said = validate_text(text, what="message", max_length=MAX_TURN_TEXT)
+        retrieved = await self._rag.retrieve(
+            session.user_id,
+            search_tail(said, MAX_QUERY),
+            record_access=False,
+            participants=session.profile.participants,
+        )
+        return tuple(s.memory for s in retrieved)
 
     async def finish(self, session: Session, reply: str) -> None:
         """The turn's memory work handed on, and the reply journalled (if anything was said).
@@ -97,6 +122,7 @@ class TurnService:
         """
         self.hand_on(session)
         if reply.strip():
+            session.answered = True
             await self._conversations.record(session, Role.ASSISTANT, reply)
             session.history.append(ChatMessage(Role.ASSISTANT, reply))
 

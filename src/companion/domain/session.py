@@ -49,9 +49,11 @@ class Session:
     transcript: list[ConversationTurn] = field(default_factory=list)
     # What a reply made outside LiveKit sees: the greeting, then each turn and reply.
     history: deque[ChatMessage] = field(default_factory=lambda: deque(maxlen=HISTORY_MESSAGES))
-    # The turn begun and not yet handed to the memory work (None once handed on).
+    # The latest turn begun; whether its memory work was handed on, and whether a reply
+    # to it was journalled.
     current: PreparedTurn | None = None
     handed_on: bool = True
+    answered: bool = True
 
     @property
     def user_id(self) -> UUID:

@@ -166,6 +166,11 @@ def tokenize(text: str) -> list[str]:
     return _TOKEN_RE.findall(normalize(text).replace("’", "'"))
 
 
+def same_words(first: str, second: str) -> bool:
+    """Whether two transcripts say the same words (case, punctuation and spacing aside)."""
+    return tokenize(first) == tokenize(second)
+
+
 def stem(token: str) -> str:
     """A light English suffix stripper: enough to match plural and tense variants.
 

@@ -79,6 +79,8 @@ def test_library_logs_through_stdlib_are_redacted_whoever_writes_them() -> None:
     handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
     livekit = logging.getLogger("livekit.agents")
     livekit.addHandler(handler)
+    level = livekit.level
+    livekit.setLevel(logging.DEBUG)  # `chat` quiets LiveKit; other tests may have run it
     try:
         livekit.warning("connecting to %s failed", f"wss://lk.example/rtc?access_token={SECRET}")
         logging.getLogger("httpx").info(
@@ -92,6 +94,7 @@ def test_library_logs_through_stdlib_are_redacted_whoever_writes_them() -> None:
         logging.getLogger("asyncpg").warning("bad format %s %s", "only one")
     finally:
         livekit.removeHandler(handler)
+        livekit.setLevel(level)
     for text in (out.getvalue(), theirs.getvalue()):
         assert SECRET not in text
         assert "hunter2pass" not in text
