@@ -5,7 +5,7 @@ from __future__ import annotations
 import builtins
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
@@ -31,7 +31,7 @@ from companion.domain.models import (
     ScoredMemory,
 )
 from companion.domain.query import mask_names
-from companion.domain.reconcile import Action, is_restatement, reconcile
+from companion.domain.reconcile import Action, is_restatement, merge_timelines, reconcile
 from companion.domain.validation import MAX_KEY, require_aware, validate_candidate, validate_text
 from companion.ports.cache import Cache
 from companion.ports.clock import Clock
@@ -179,9 +179,16 @@ class MemoryService:
             if existing is not None:
                 return SaveResult(existing, Change.UNCHANGED)
         decision = reconcile(candidate, existing, now=now)
-        if decision.action is Action.UPDATE and decision.memory is not None:
-            await self._store.update(decision.memory, embedding)
-            return SaveResult(decision.memory, Change.UPDATED)
+        if existing is not None and decision.memory is not None:
+            # The vector follows the current text: a statement placed in the history (said
+            # before the current value) or said again leaves it as it is.
+            vector = embedding if decision.memory.text != existing.text else None
+            if decision.action is Action.UPDATE:
+                await self._store.update(decision.memory, vector)
+                return SaveResult(decision.memory, Change.UPDATED)
+            if decision.action is Action.RESTATE:
+                await self._store.update(decision.memory, None)
+                return SaveResult(decision.memory, Change.UNCHANGED)
         if existing is not None:
             return SaveResult(existing, Change.UNCHANGED)
         memory = self._new_memory(user_id, key, candidate, now, source, where)
@@ -290,8 +297,9 @@ class MemoryService:
         """Import memories (already validated) into this user, idempotently.
 
         A memory whose id is already stored for this user is skipped; one whose key is
-        taken is applied only if it is newer than the stored one. Nothing is written
-        unless every record is for this user.
+        taken is merged into the stored one by event time (``merge_timelines``): each value
+        it held takes its place in the stored timeline, and the one said last is current.
+        Nothing is written unless every record is for this user.
         """
         batch = builtins.list(memories)
         if any(m.user_id != user_id for m in batch):
@@ -312,11 +320,14 @@ class MemoryService:
                 if existing is None:
                     await self._store.add(memory, embedding)
                     added += 1
-                elif memory.updated_at > existing.updated_at:
-                    await self._store.update(replace(memory, id=existing.id), embedding)
-                    updated += 1
                 else:
-                    skipped += 1
+                    merged = merge_timelines(existing, memory)
+                    if merged == existing:
+                        skipped += 1
+                        continue
+                    vector = embedding if merged.text != existing.text else None
+                    await self._store.update(merged, vector)
+                    updated += 1
             completed = True
         finally:
             if not completed or added or updated:

@@ -29,8 +29,12 @@ def test_a_new_key_is_added() -> None:
 
 
 def test_the_same_thing_said_again_in_other_case_and_spacing_changes_nothing() -> None:
-    decision = reconcile(said("lives  in PARIS", "paris"), PARIS, now=T0 + DAY)
+    decision = reconcile(said("lives  in PARIS", "paris"), PARIS, now=T0)
     assert (decision.action, decision.memory) == (Action.NOOP, PARIS)
+    # Said again later, the fact is the same; only when it was last said moves (event
+    # time: a late statement of another value must not count as the newest word).
+    later = reconcile(said("lives  in PARIS", "paris"), PARIS, now=T0 + DAY)
+    assert (later.action, later.memory) == (Action.RESTATE, replace(PARIS, updated_at=T0 + DAY))
 
 
 def test_a_new_value_updates_and_keeps_the_old_one_with_when_it_was_true() -> None:
