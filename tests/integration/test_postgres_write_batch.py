@@ -142,6 +142,25 @@ async def test_a_taken_key_refuses_the_whole_batch(db: PostgresDatabase) -> None
     assert await memories.count(ADA) == 1
 
 
+async def test_a_batch_sent_again_changes_nothing_and_keeps_its_processed_mark(
+    db: PostgresDatabase,
+) -> None:
+    # The first send landed but its answer was lost (a dropped connection, a cancelled
+    # call): the write-behind layer sends the same batch again, with what came since.
+    memories, conversations = PostgresMemoryStore(db), PostgresConversationStore(db)
+    session = uuid.uuid4()
+    said = _turn("I have a dog called Rex", session)
+    rex = make_memory(ADA, "Has a dog called Rex", key="pet.dog.rex", value="Rex")
+    first = WriteBatch(memory_inserts=[MemoryWrite(rex, unit(3))], turns=[TurnWrite(said)])
+    writer = PostgresWriteBatch(db)
+    await writer.apply(first)
+    again = replace(first, turns=[TurnWrite(said, processed_at=T0 + timedelta(minutes=1))])
+    await writer.apply(again)  # was refused whole before migration 0006
+    assert await conversations.turns(ADA, session) == [said]
+    assert await conversations.pending_turns(10) == []  # the repeat's mark landed
+    assert [m.id for m in await memories.list(ADA)] == [rex.id]
+
+
 async def test_bad_input_is_refused_before_anything_is_sent(db: PostgresDatabase) -> None:
     writer = PostgresWriteBatch(db)
     bad = WriteBatch(memory_inserts=[MemoryWrite(make_memory(ADA, "nul \x00 here"), None)])

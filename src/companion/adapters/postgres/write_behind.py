@@ -372,7 +372,20 @@ class WriteBehind:
             for owner, _ in parts:
                 self._directory.pop(owner, None)  # e.g. a key another process took
                 self._seen.pop(owner, None)
-            await self._apply_one_by_one(batch)
+            try:
+                kept = await self._apply_one_by_one(parts)
+            except StoreUnavailable as down:
+                # Down half-way: every write goes back (a batch sent again is idempotent).
+                for owner, pending in parts:
+                    self._requeue(owner, pending)
+                    self._resolve(owner, down)
+                raise
+            unsent = StoreUnavailable("a journal entry could not be stored; it is kept")
+            for owner, pending in kept:
+                self._requeue(owner, pending)
+                self._resolve(owner, unsent)
+            if any(owner == user_id for owner, _ in kept):
+                raise unsent from None
             found = [] if query is None else await self.memories.candidates(user_id, query)
         for owner, _ in parts:
             self._resolve(owner, None)
@@ -424,31 +437,46 @@ class WriteBehind:
             pending.summaries.update(newer.summaries)
         self._pending[user_id] = pending
 
-    async def _apply_one_by_one(self, batch: WriteBatch) -> None:
-        memory_failed = False
-        for user_id, memory_id in batch.memory_deletes:
-            memory_failed |= not await _attempt(self.memories.delete(user_id, memory_id))
-        for write in batch.memory_updates:
-            memory_failed |= not await _attempt(self.memories.update(write.memory, write.embedding))
-        for write in batch.memory_inserts:
-            memory_failed |= not await _attempt(self.memories.add(write.memory, write.embedding))
-        for turn in batch.turns:
-            await _attempt(self.conversations.append_turn(turn.turn))
-            if turn.processed_at is not None and not memory_failed:
-                await _attempt(
-                    self.conversations.mark_processed(
-                        turn.turn.user_id, turn.turn.id, turn.processed_at
-                    )
+    async def _apply_one_by_one(
+        self, parts: builtins.list[tuple[UUID, _Pending]]
+    ) -> builtins.list[tuple[UUID, _Pending]]:
+        """Each owner's writes, one by one; the journal entries that could not be stored,
+        kept by owner (never dropped). StoreUnavailable ends it: the caller keeps all."""
+        kept: builtins.list[tuple[UUID, _Pending]] = []
+        for owner, pending in parts:
+            batch = pending.batch(owner)
+            memory_failed = False
+            for write in batch.memory_updates:
+                memory_failed |= not await _attempt(
+                    self.memories.update(write.memory, write.embedding)
                 )
-        if not memory_failed:  # else recovery redoes these turns' work with fresh reads
-            for user_id, turn_id, when in batch.processed:
-                await _attempt(self.conversations.mark_processed(user_id, turn_id, when))
-        for touch in batch.touches:
-            await _attempt(self.memories.touch(touch.user_id, touch.memory_ids, touch.when))
-        for profile in batch.profiles:
-            await _attempt(self.profiles.save(profile))
-        for summary in batch.summaries:
-            await _attempt(self.conversations.save_summary(summary))
+            for write in batch.memory_inserts:
+                memory_failed |= not await _attempt(
+                    self.memories.add(write.memory, write.embedding)
+                )
+            unsent: dict[UUID, TurnWrite] = {}
+            for turn in batch.turns:
+                if not await _attempt(self.conversations.append_turn(turn.turn)):
+                    unsent[turn.turn.id] = turn
+                    continue
+                if turn.processed_at is not None and not memory_failed:
+                    await _attempt(
+                        self.conversations.mark_processed(
+                            turn.turn.user_id, turn.turn.id, turn.processed_at
+                        )
+                    )
+            if not memory_failed:  # else recovery redoes these turns' work with fresh reads
+                for user_id, turn_id, when in batch.processed:
+                    await _attempt(self.conversations.mark_processed(user_id, turn_id, when))
+            for touch in batch.touches:
+                await _attempt(self.memories.touch(touch.user_id, touch.memory_ids, touch.when))
+            for profile in batch.profiles:
+                await _attempt(self.profiles.save(profile))
+            for summary in batch.summaries:
+                await _attempt(self.conversations.save_summary(summary))
+            if unsent:
+                kept.append((owner, _Pending(since=time.monotonic(), turns=unsent)))
+        return kept
 
     async def _flush_when_due(self) -> None:
         while self._pending:
@@ -488,12 +516,16 @@ class WriteBehind:
 
 
 async def _attempt(write: Awaitable[object]) -> bool:
+    """One write of a refused batch: False if refused (the caller keeps what matters),
+    StoreUnavailable raised (the database is gone: nothing is dropped)."""
     try:
         await write
     except NotFound:
         return True  # an update of a memory deleted meanwhile: the delete won
+    except StoreUnavailable:
+        raise
     except Exception as exc:
-        log.error("deferred_write_lost", error=type(exc).__name__)
+        log.error("deferred_write_refused", error=type(exc).__name__)
         return False
     return True
 

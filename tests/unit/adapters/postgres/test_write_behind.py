@@ -434,3 +434,24 @@ async def test_close_with_the_database_down_drops_what_it_cannot_send() -> None:
     rig.target.fail_with = StoreUnavailable("down")
     await rig.writes.close()  # shutdown goes on
     assert rig.writes.stats()["writes_pending"] == 0
+
+
+async def test_a_refused_batch_whose_fallback_finds_the_database_down_keeps_its_turns() -> None:
+    rig = Rig()
+    said = turn("I live in Rome")
+    await rig.conversations.append_turn(said)
+    rig.target.fail_with = Conflict("key taken")  # refused whole ...
+    plain_append = rig.plain_conversations.append_turn
+
+    async def down(_turn: ConversationTurn) -> None:
+        raise StoreUnavailable("connection refused")  # ... and then the database is gone
+
+    rig.plain_conversations.append_turn = down  # type: ignore[method-assign]
+    with pytest.raises(StoreUnavailable):
+        await rig.writes.flush(ADA)
+    assert await rig.plain_conversations.turns(ADA, SESSION) == []
+    # Back: the same turn is sent again, nothing was dropped.
+    rig.plain_conversations.append_turn = plain_append  # type: ignore[method-assign]
+    rig.target.fail_with = None
+    await rig.writes.flush(ADA)
+    assert await rig.plain_conversations.turns(ADA, SESSION) == [said]
