@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from tests.conftest import T0
 
-from companion.domain.errors import Conflict
+from companion.domain.errors import Conflict, InvalidInput
 from companion.domain.models import ConversationSummary, ConversationTurn, Role
 from companion.ports.conversation_store import ConversationStore
 
@@ -126,3 +126,43 @@ async def test_the_journal_lists_unprocessed_user_turns_until_marked(
     await conversation_store.mark_processed(BOB, said[2].id, T0)
     await conversation_store.mark_processed(ADA, said[3].id, T0)
     assert await conversation_store.pending_turns(10) == []
+
+
+async def test_a_parked_turn_leaves_the_pending_ones_until_unparked(
+    conversation_store: ConversationStore,
+) -> None:
+    session = uuid.uuid4()
+    ada = [turn(ADA, session, f"ada {i}", 2 * i) for i in range(3)]  # user turns
+    bob = turn(BOB, session, "bob's", 10)
+    for t in [*ada, bob]:
+        await conversation_store.append_turn(t)
+    assert await conversation_store.pending_turns(10, ADA) == ada
+    await conversation_store.park_turn(ADA, ada[1].id, "EmbeddingModelMismatch: x", T0)
+    await conversation_store.park_turn(ADA, ada[1].id, "a second reason", T0)  # first stays
+    await conversation_store.park_turn(BOB, ada[0].id, "not bob's turn", T0)  # no effect
+    assert await conversation_store.pending_turns(10) == [ada[0], ada[2], bob]
+    assert await conversation_store.pending_turns(10, BOB) == [bob]
+    (parked,) = await conversation_store.parked_turns(None, 10)
+    assert (parked.turn, parked.reason, parked.parked_at) == (
+        ada[1],
+        "EmbeddingModelMismatch: x",
+        T0,
+    )
+    assert await conversation_store.parked_turns(BOB, 10) == []
+    await conversation_store.mark_processed(ADA, ada[0].id, T0)
+    await conversation_store.park_turn(ADA, ada[0].id, "processed already", T0)  # stays done
+    assert await conversation_store.unpark_turns(BOB) == 0
+    assert await conversation_store.unpark_turns(ADA) == 1
+    assert await conversation_store.unpark_turns(None) == 0
+    assert await conversation_store.pending_turns(10) == [ada[1], ada[2], bob]
+    assert await conversation_store.parked_turns(None, 10) == []
+
+
+async def test_a_park_reason_is_one_bounded_line(conversation_store: ConversationStore) -> None:
+    said = turn(ADA, uuid.uuid4(), "x", 0)
+    await conversation_store.append_turn(said)
+    with pytest.raises(InvalidInput):
+        await conversation_store.park_turn(ADA, said.id, "   ", T0)
+    await conversation_store.park_turn(ADA, said.id, "line one\nline two " + "y" * 900, T0)
+    (parked,) = await conversation_store.parked_turns(ADA, 10)
+    assert parked.reason.startswith("line one line two y") and len(parked.reason) <= 500

@@ -69,6 +69,8 @@ def test_memories_are_listed_searched_exported_imported_and_forgotten(
     assert json.loads(reindexed.stdout) == {
         "reindexed": 2,
         "model": "sentence-transformers/all-MiniLM-L6-v2",
+        "retried": 0,  # no parked turn to retry
+        "done": 0,
     }
 
 

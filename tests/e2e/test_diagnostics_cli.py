@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+import sqlite3
+import uuid
+from pathlib import Path
 
 import asyncpg
 from tests.e2e.conftest import Run
 from tests.servers.postgres import PostgresServer
 from tests.servers.redis import RedisServer
+
+from companion.domain.validation import user_id_for_name
 
 
 def test_doctor_on_the_embedded_default_reports_every_backend(run: Run) -> None:
@@ -51,6 +56,35 @@ def test_stats_shows_what_a_user_has_told_the_companion(run: Run) -> None:
     assert report["connection_pool"] == {"configured": False}
     text = run("stats", "--user", "ada", env=env).stdout
     assert "memory.total:" in text and "cache.backend: memory" in text
+
+
+def test_a_parked_turn_is_shown_by_stats_and_doctor_and_retried_by_memories_retry(
+    run: Run, tmp_path: Path
+) -> None:
+    env = {"COMPANION_EMBEDDER": "hashing"}
+    said = run("chat", "--user", "ada", stdin="I have a dog called Biscuit.\n", env=env)
+    assert said.returncode == 0, said.stderr
+    # A turn a crashed process journalled and a later one set aside (as the worker does
+    # when retrying cannot fix it): every command still works, and it is shown.
+    ada = str(user_id_for_name("ada"))
+    with sqlite3.connect(tmp_path / "data" / "companion.db") as db:
+        db.execute(
+            "INSERT INTO conversation_turns (id, user_id, session_id, role, text, created_at,"
+            " parked_at, park_reason) VALUES (?, ?, ?, 'user', 'I live in Oslo.', 1, 2, ?)",
+            (str(uuid.uuid4()), ada, str(uuid.uuid4()), "EmbeddingModelMismatch: hashing-256"),
+        )
+    listed = run("memories", "list", "--user", "ada", "--json", env=env)
+    assert listed.returncode == 0, listed.stderr
+    stats = json.loads(run("stats", "--user", "ada", "--json", env=env).stdout)
+    assert stats["journal"]["parked"] == 1
+    assert stats["journal"]["parked_turns"][0]["reason"].startswith("EmbeddingModelMismatch")
+    doctor = run("doctor", env=env)
+    assert doctor.returncode == 0 and "1 parked (EmbeddingModelMismatch)" in doctor.stdout
+    retried = run("memories", "retry", "--user", "ada", "--json", env=env)
+    assert retried.returncode == 0, retried.stderr
+    assert json.loads(retried.stdout) == {"retried": 1, "done": 1}
+    homes = run("memories", "list", "--user", "ada", "--json", env=env).stdout
+    assert "Oslo" in homes
 
 
 def test_db_migrate_needs_a_dsn(run: Run) -> None:

@@ -116,6 +116,7 @@ def test_fresh_file_is_migrated_once_and_reopening_changes_nothing(db_path: Path
             (2, "0002_threads_participants"),
             (3, "0003_memory_history"),
             (4, "0004_turn_journal"),
+            (5, "0005_parked_turns"),
         ]
         assert conn.execute("PRAGMA user_version").fetchone()[0] == LATEST_VERSION
     conn.close()

@@ -28,7 +28,13 @@ from companion.adapters.postgres.supabase import (
     SupabaseProfileStore,
 )
 from companion.domain.errors import Conflict, InvalidInput, StoreError
-from companion.domain.models import ConversationSummary, ConversationTurn, Role, UserProfile
+from companion.domain.models import (
+    ConversationSummary,
+    ConversationTurn,
+    ParkedTurn,
+    Role,
+    UserProfile,
+)
 
 PROFILE = UserProfile(
     user_id=ADA,
@@ -245,11 +251,34 @@ async def test_the_journal_reads_pending_user_turns_of_every_user(
     assert params(route.calls.last.request) == {
         "select": TURN_COLUMNS,
         "processed_at": "is.null",
+        "parked_at": "is.null",  # a parked turn waits for unpark_turns
         "role": "eq.user",
         "order": "seq.asc",
         "limit": "10",
         "offset": "0",
     }
+
+
+async def test_the_journal_of_one_user_filters_by_user(
+    api: respx.MockRouter, conversations: SupabaseConversationStore
+) -> None:
+    pending = [turn(1, user=BOB)]
+    route = api.get("/companion_turns").respond(200, json=[turn_row(t) for t in pending])
+    assert await conversations.pending_turns(5, user_id=BOB) == pending
+    assert params(route.calls.last.request) == {
+        "select": TURN_COLUMNS,
+        "processed_at": "is.null",
+        "parked_at": "is.null",
+        "role": "eq.user",
+        "user_id": f"eq.{BOB}",
+        "order": "seq.asc",
+        "limit": "5",
+        "offset": "0",
+    }
+    assert await conversations.pending_turns(0, user_id=BOB) == []
+    assert route.call_count == 1
+    with pytest.raises(InvalidInput):
+        await conversations.pending_turns(5, user_id=str(BOB))  # type: ignore[arg-type]
 
 
 async def test_mark_processed_patches_only_a_pending_turn_of_this_user(
@@ -267,6 +296,139 @@ async def test_mark_processed_patches_only_a_pending_turn_of_this_user(
     }
     assert prefer(call.request) == {"return=minimal"}
     assert body(call.request) == {"processed_at": "2026-03-01T12:00:01+00:00"}
+
+
+# --- parked turns -----------------------------------------------------------------------
+
+
+async def test_park_turn_patches_only_an_unparked_pending_user_turn_of_this_user(
+    api: respx.MockRouter, conversations: SupabaseConversationStore
+) -> None:
+    said = turn(0)
+    route = api.patch("/companion_turns").respond(204)
+    when = T0 + timedelta(seconds=2, microseconds=250000)
+    await conversations.park_turn(ADA, said.id, "  embedding model\n mismatch ", when)
+    (call,) = route.calls
+    assert_service_role(call.request)
+    assert params(call.request) == {
+        "id": f"eq.{said.id}",
+        "user_id": f"eq.{ADA}",
+        "processed_at": "is.null",  # a processed turn is never parked
+        "parked_at": "is.null",  # parking again keeps the first reason
+        "role": "eq.user",
+    }
+    assert prefer(call.request) == {"return=minimal"}
+    assert body(call.request) == {
+        "parked_at": "2026-03-01T12:00:02.250000+00:00",
+        "park_reason": "embedding model mismatch",  # normalised to one line
+    }
+
+
+@pytest.mark.parametrize("reason", ["", "  \n\t "])
+async def test_park_turn_without_a_reason_sends_nothing(
+    api: respx.MockRouter, conversations: SupabaseConversationStore, reason: str
+) -> None:
+    with pytest.raises(InvalidInput, match="reason"):
+        await conversations.park_turn(ADA, uuid.uuid4(), reason, T0)
+    assert not api.calls
+
+
+async def test_park_turn_checks_ids_and_time_before_sending(
+    api: respx.MockRouter, conversations: SupabaseConversationStore
+) -> None:
+    with pytest.raises(InvalidInput, match="turn id"):
+        await conversations.park_turn(ADA, "t1", "bad data", T0)  # type: ignore[arg-type]
+    with pytest.raises(InvalidInput, match="timezone"):
+        await conversations.park_turn(ADA, uuid.uuid4(), "bad data", T0.replace(tzinfo=None))
+    with pytest.raises(InvalidInput, match="NUL"):
+        await conversations.park_turn(ADA, uuid.uuid4(), "bad\x00data", T0)
+    assert not api.calls
+
+
+async def test_parked_turns_decode_the_turn_its_reason_and_time(
+    api: respx.MockRouter, conversations: SupabaseConversationStore
+) -> None:
+    first, second = turn(0), turn(3, user=BOB)
+    rows = [
+        {**turn_row(first), "parked_at": "2026-03-01T12:10:00.5+00:00", "park_reason": "bad data"},
+        {**turn_row(second), "parked_at": "2026-03-01T14:00:00+02:00", "park_reason": "a bug"},
+    ]
+    route = api.get("/companion_turns").respond(200, json=rows)
+    got = await conversations.parked_turns(None, 20)
+    assert got == [
+        ParkedTurn(first, "bad data", T0 + timedelta(minutes=10, microseconds=500000)),
+        ParkedTurn(second, "a bug", T0),
+    ]
+    assert got[1].parked_at.utcoffset() == timedelta(0)  # read back in UTC
+    (call,) = route.calls
+    assert_service_role(call.request)
+    assert params(call.request) == {
+        "select": f"{TURN_COLUMNS},parked_at,park_reason",
+        "parked_at": "not.is.null",
+        "processed_at": "is.null",  # processed after parking: done, not parked
+        "order": "seq.asc",
+        "limit": "20",
+        "offset": "0",
+    }
+
+
+async def test_parked_turns_of_one_user_filter_by_user(
+    api: respx.MockRouter, conversations: SupabaseConversationStore
+) -> None:
+    route = api.get("/companion_turns").respond(200, json=[])
+    assert await conversations.parked_turns(ADA, 3) == []
+    assert params(route.calls.last.request) == {
+        "select": f"{TURN_COLUMNS},parked_at,park_reason",
+        "parked_at": "not.is.null",
+        "processed_at": "is.null",
+        "user_id": f"eq.{ADA}",
+        "order": "seq.asc",
+        "limit": "3",
+        "offset": "0",
+    }
+    assert await conversations.parked_turns(ADA, 0) == []
+    assert route.call_count == 1
+
+
+async def test_a_parked_row_without_its_reason_is_a_store_error(
+    api: respx.MockRouter, conversations: SupabaseConversationStore
+) -> None:
+    row = {**turn_row(turn(0)), "parked_at": "2026-03-01T12:10:00+00:00"}
+    api.get("/companion_turns").respond(200, json=[row])
+    with pytest.raises(StoreError, match="parked turn"):
+        await conversations.parked_turns(None, 5)
+    api.get("/companion_turns").respond(200, json=[{**row, "park_reason": None}])
+    with pytest.raises(StoreError, match="reason"):
+        await conversations.parked_turns(None, 5)
+
+
+async def test_unpark_turns_clears_parked_pending_turns_and_counts_them(
+    api: respx.MockRouter, conversations: SupabaseConversationStore
+) -> None:
+    route = api.patch("/companion_turns")
+    route.side_effect = [
+        httpx.Response(200, json=[{"id": str(uuid.uuid4())}, {"id": str(uuid.uuid4())}]),
+        httpx.Response(200, json=[]),
+    ]
+    assert await conversations.unpark_turns(None) == 2
+    assert await conversations.unpark_turns(BOB) == 0
+    every, bobs = route.calls
+    for call in (every, bobs):
+        assert_service_role(call.request)
+        assert prefer(call.request) == {"return=representation"}
+        assert body(call.request) == {"parked_at": None, "park_reason": None}
+    # Every user's: the parked_at filter is what PostgREST needs to allow the UPDATE.
+    assert params(every.request) == {
+        "parked_at": "not.is.null",
+        "processed_at": "is.null",
+        "select": "id",
+    }
+    assert params(bobs.request) == {
+        "parked_at": "not.is.null",
+        "processed_at": "is.null",
+        "user_id": f"eq.{BOB}",
+        "select": "id",
+    }
 
 
 # --- summaries --------------------------------------------------------------------------

@@ -56,10 +56,12 @@ async def test_a_session_on_supabase_is_one_rpc_call_a_turn(
         container.shutdown_resources()
 
     # One call per turn, one at the end; the first session also reads, once, what the
-    # process keeps or the cache holds afterwards.
+    # process keeps or the cache holds afterwards, and, since no clean end of the user's
+    # last session is known here, the user's pending turns (what a crash left undone is
+    # worked before the greeting).
     assert turn_calls.call_count == len(SAID)
     assert batch_calls.call_count == 1
-    assert sum(route.call_count for route in reads.values()) <= 4
+    assert sum(route.call_count for route in reads.values()) <= 5
     batches = [body(call.request)["p_batch"] for call in turn_calls.calls]
     # Each turn's call journals it before the reply...
     for text, batch in zip(SAID, batches, strict=True):

@@ -47,9 +47,11 @@ class ChatService:
         chat_model: ChatModel,
         worker: MemoryWorker,
         settle: Callable[..., Awaitable[None]] | None = None,
+        sweep_every: float = 30.0,
     ) -> None:
         """``settle(user_id, everything=True)`` sends a user's deferred writes at the end
-        of a session, where the stores defer them (see ``adapters/postgres/write_behind.py``)."""
+        of a session, where the stores defer them (see ``adapters/postgres/write_behind.py``).
+        ``sweep_every``: how often this process works abandoned turns while it lives."""
         self._users = users
         self._conversations = conversations
         self._profiles = profiles
@@ -57,6 +59,7 @@ class ChatService:
         self._model = chat_model
         self._worker = worker
         self._settle = settle
+        self._sweep_every = sweep_every
 
     @property
     def turns(self) -> TurnService:
@@ -64,9 +67,19 @@ class ChatService:
         return self._turns
 
     async def start(self, user_id: UUID) -> Session:
-        """Begin a session: make sure the user exists, and compose the greeting."""
+        """Begin a session: make sure the user exists, and compose the greeting.
+
+        When the user's last session did not end cleanly (a crash, an outage), what it
+        left undone is worked first, so this session reads its own past; a turn that
+        cannot be worked now waits for the background sweep, which this process runs
+        from now on. Neither ever fails the start.
+        """
+        ended_cleanly = await self._conversations.ended_cleanly(user_id)
+        if not ended_cleanly:
+            await self._worker.recover(user_id=user_id)
+        self._worker.sweep_in_background(self._sweep_every)
         profile = await self._users.mark_seen(user_id)  # the session's one profile read
-        session = await self._conversations.start(user_id, profile)
+        session = await self._conversations.start(user_id, profile, ended_cleanly=ended_cleanly)
         # Every event logged for this session carries its ids.
         structlog.contextvars.bind_contextvars(
             user_id=str(user_id), session_id=str(session.session_id)
@@ -89,13 +102,14 @@ class ChatService:
     ) -> ConversationSummary | None:
         """Close the session: finish its memory work, summarise, prepare the next greeting."""
         self._turns.hand_on(session)  # a turn whose reply never came is remembered too
-        await self._worker.drain(_END_DRAIN_SECONDS)
+        drained = await self._worker.drain(_END_DRAIN_SECONDS)
         summary = await self._conversations.end(session, open_threads=open_threads)
         if session.learned:
             await self._rebuild_profile(session)
         if self._settle is not None:
             await self._settle(session.user_id, everything=True)
-        await self._conversations.mark_closed(session)
+        if drained:  # else the next start works what is left before it greets
+            await self._conversations.mark_closed(session)
         log.info("session_ended", turns=session.turns, learned=len(session.learned))
         return summary
 

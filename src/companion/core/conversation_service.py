@@ -90,20 +90,32 @@ class ConversationService:
             now=self._clock.now(),
         )
 
-    async def start(self, user_id: UUID, profile: UserProfile | None = None) -> Session:
-        """Open a session for this user and compose its greeting (``profile``, when the
-        caller has read it, saves reading it again).
+    async def ended_cleanly(self, user_id: UUID) -> bool:
+        """Whether the cache says this user's last session ended cleanly (its memory work
+        done, its summary written): then there is nothing of it to recover."""
+        return await self._cached.get_bytes(session_closed_key(user_id)) is not None
+
+    async def start(
+        self,
+        user_id: UUID,
+        profile: UserProfile | None = None,
+        *,
+        ended_cleanly: bool | None = None,
+    ) -> Session:
+        """Open a session for this user and compose its greeting (``profile`` and
+        ``ended_cleanly``, when the caller has read them, save reading them again).
 
         A previous session that never ended (a crash, ``kill -9``, a dropped call whose
         worker died) is summarised first, so the greeting refers to it and not to the one
         before. When the cache says the user's last session ended cleanly, there is
         nothing to look for; the marker is dropped as this session begins.
         """
-        marker = session_closed_key(user_id)
-        if await self._cached.get_bytes(marker) is None:
+        if ended_cleanly is None:
+            ended_cleanly = await self.ended_cleanly(user_id)
+        if not ended_cleanly:
             await self.summarize_abandoned(user_id)
         else:
-            await self._cached.invalidate(marker)
+            await self._cached.invalidate(session_closed_key(user_id))
         if profile is None:
             profile = await self._profile(user_id)
         elif profile.user_id != user_id:

@@ -3,16 +3,23 @@
 A user's turn is written to the conversation store (the journal) before the reply. The
 reply never waits for memory work: the worker extracts and reconciles the turn afterwards,
 marks it processed, and retries with backoff when a backend fails. A turn whose work never
-finished (a crash, ``kill -9``, a store outage) stays pending and is processed by
-:meth:`recover` when the next process starts. Processing is idempotent: reconciliation
-makes a repeated turn a no-op.
+finished (a crash, ``kill -9``, a store outage) stays pending and is worked by
+:meth:`recover`: for a user, when their next session starts, and for every user, by
+the sweep each long-lived process runs in the background (:meth:`sweep_in_background`),
+with retries on a schedule that outlasts a database failover. A turn that fails in a way
+retrying cannot fix is parked with its reason, never fatal. Processing is idempotent:
+reconciliation makes a repeated turn a no-op.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from uuid import UUID
 
 import structlog
 
@@ -20,7 +27,13 @@ from companion.core.memory_service import MemoryService
 from companion.core.profile_service import ProfileService
 from companion.core.rag_service import RAGService
 from companion.domain.changes import Change, SaveResult
-from companion.domain.errors import ChatModelError, StoreError
+from companion.domain.errors import (
+    CacheError,
+    ChatModelError,
+    Conflict,
+    EmbeddingUnavailable,
+    StoreError,
+)
 from companion.domain.models import ConversationTurn, Memory, UserProfile
 from companion.domain.text import search_tail
 from companion.domain.validation import MAX_QUERY
@@ -30,7 +43,57 @@ from companion.ports.conversation_store import ConversationStore
 
 log = structlog.get_logger(__name__)
 
-_TRANSIENT = (StoreError, ChatModelError, OSError)
+# Failures retrying can fix: a backend unreachable or overloaded, a key another process
+# took a moment ago. Anything else (bad data, an embedding-model mismatch, a bug) parks
+# the turn instead of blocking the journal.
+_TRANSIENT = (
+    StoreError,
+    ChatModelError,
+    EmbeddingUnavailable,
+    CacheError,
+    Conflict,
+    OSError,
+    TimeoutError,
+)
+# Until a turn's transient failures end: the first retry after a few seconds, then each
+# wait doubles up to 5 minutes, so retries outlast a database failover and go on.
+RETRY_FIRST_SECONDS = 5.0
+RETRY_MAX_SECONDS = 300.0
+# How many turns' retry times a process keeps (the oldest are forgotten: retried soonest).
+RETRY_TRACKED = 10_000
+
+
+class _Outcome(enum.Enum):
+    DONE = "done"
+    LATER = "later"
+    PARKED = "parked"
+
+
+class RetrySchedule:
+    """When each turn that failed transiently may be tried again (bounded memory)."""
+
+    def __init__(self) -> None:
+        self._next: OrderedDict[UUID, tuple[datetime, float]] = OrderedDict()
+
+    def later(self, turn_id: UUID, now: datetime) -> float:
+        """Record one more failure of the turn; the seconds until it is due again."""
+        _, waited = self._next.pop(turn_id, (now, 0.0))
+        wait = RETRY_FIRST_SECONDS if waited == 0 else min(waited * 2, RETRY_MAX_SECONDS)
+        self._next[turn_id] = (now + timedelta(seconds=wait), wait)
+        while len(self._next) > RETRY_TRACKED:
+            self._next.popitem(last=False)
+        return wait
+
+    def due(self, turn_id: UUID, now: datetime) -> bool:
+        entry = self._next.get(turn_id)
+        return entry is None or entry[0] <= now
+
+    def forget(self, turn_id: UUID) -> None:
+        self._next.pop(turn_id, None)
+
+    def __len__(self) -> int:
+        return len(self._next)
+
 
 # Told what a turn's memory work changed, and the user's profile after it (a session
 # keeps both: see ``Session.absorb``).
@@ -68,6 +131,11 @@ class MemoryWorker:
         self._backoff = backoff_seconds
         self._queue: asyncio.Queue[_Job] | None = None
         self._task: asyncio.Task[None] | None = None
+        self._sweeper: asyncio.Task[None] | None = None
+        # Turns queued or being worked by this process (a sweep leaves them alone).
+        self._active: set[UUID] = set()
+        self._retry = RetrySchedule()
+        self.parked = 0
         self.processed = 0
         self.failed = 0
 
@@ -138,20 +206,42 @@ class MemoryWorker:
 
     async def _process_with_retries(
         self, turn: ConversationTurn, position: int | None = None, on_done: OnDone | None = None
-    ) -> bool:
+    ) -> _Outcome:
+        """Work one turn: done; left for a later sweep (a failure retrying can fix, e.g. a
+        database failover); or parked (one it cannot: bad data, a model mismatch, a bug)."""
         for attempt in range(self._attempts):
             try:
                 await self.process(turn, position, on_done)
             except _TRANSIENT as exc:
                 if attempt + 1 == self._attempts:
-                    # Left pending in the journal: the next start recovers it.
                     self.failed += 1
-                    log.error("memory_work_failed", error=type(exc).__name__, attempts=attempt + 1)
-                    return False
+                    delay = self._retry.later(turn.id, self._clock.now())
+                    log.warning(
+                        "memory_work_deferred",
+                        error=type(exc).__name__,
+                        attempts=attempt + 1,
+                        retry_in_s=round(delay, 1),
+                    )
+                    return _Outcome.LATER
                 await asyncio.sleep(self._backoff * 2**attempt)
+            except Exception as exc:  # retrying cannot fix it: set the turn aside, go on
+                return await self._park(turn, exc)
             else:
-                return True
-        return False
+                self._retry.forget(turn.id)
+                return _Outcome.DONE
+        return _Outcome.LATER
+
+    async def _park(self, turn: ConversationTurn, exc: Exception) -> _Outcome:
+        reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        try:
+            await self._conversations.park_turn(turn.user_id, turn.id, reason, self._clock.now())
+        except _TRANSIENT:  # cannot even park it now: a later sweep meets it again
+            self._retry.later(turn.id, self._clock.now())
+            return _Outcome.LATER
+        self._retry.forget(turn.id)
+        self.parked += 1
+        log.error("memory_turn_parked", error=type(exc).__name__, turn_id=str(turn.id))
+        return _Outcome.PARKED
 
     def submit(
         self,
@@ -170,6 +260,7 @@ class MemoryWorker:
             self._queue = asyncio.Queue()
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._run(self._queue))
+        self._active.add(turn.id)
         self._queue.put_nowait((turn, position, on_done))
 
     async def _run(self, queue: asyncio.Queue[_Job]) -> None:
@@ -181,6 +272,7 @@ class MemoryWorker:
                 self.failed += 1
                 log.exception("memory_work_crashed")
             finally:
+                self._active.discard(turn.id)
                 queue.task_done()
 
     async def drain(self, within: float | None = None) -> bool:
@@ -193,21 +285,66 @@ class MemoryWorker:
             return False
         return True
 
-    async def recover(self, limit: int = 10_000) -> int:
-        """Process turns left pending by an earlier process; returns how many were done."""
+    async def recover(self, limit: int = 10_000, *, user_id: UUID | None = None) -> int:
+        """Work the turns left pending (by an earlier process, an outage, a crash): of one
+        user, or of every user; returns how many were done. Never raises for a turn.
+
+        Each user's turns are worked in the order they were said: a turn that has to wait
+        (a failure retrying can fix, its retry not due yet) holds its user's later turns
+        back until the next sweep; other users go on. A turn this process is working on
+        already (a live session's) is left to it.
+        """
+        try:
+            pending = await self._conversations.pending_turns(limit, user_id)
+        except _TRANSIENT as exc:
+            log.warning("memory_journal_unreadable", error=type(exc).__name__)
+            return 0
+        now = self._clock.now()
+        held: set[UUID] = set()
         done = 0
-        for turn in await self._conversations.pending_turns(limit):
-            if await self._process_with_retries(turn):
+        for turn in pending:
+            if turn.user_id in held:
+                continue
+            if turn.id in self._active or not self._retry.due(turn.id, now):
+                held.add(turn.user_id)
+                continue
+            self._active.add(turn.id)
+            try:
+                outcome = await self._process_with_retries(turn)
+            finally:
+                self._active.discard(turn.id)
+            if outcome is _Outcome.DONE:
                 done += 1
+            elif outcome is _Outcome.LATER:
+                held.add(turn.user_id)
         if done:
             log.info("memory_journal_recovered", turns=done)
         return done
+
+    def sweep_in_background(self, every: float) -> None:
+        """Keep working abandoned turns while this process lives: every ``every`` seconds,
+        the journal's pending turns of every user (idempotent: started once)."""
+        if self._sweeper is None or self._sweeper.done():
+            self._sweeper = asyncio.get_running_loop().create_task(self._sweep(every))
+
+    async def _sweep(self, every: float) -> None:
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await self.recover()
+            except Exception:  # a bug in one sweep must not stop the next
+                log.exception("memory_sweep_crashed")
 
     async def close(self, within: float) -> bool:
         """Finish queued work within ``within`` seconds, then stop; False if work remains.
 
         Whatever is left stays pending in the journal and is recovered on the next start.
         """
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+            self._sweeper = None
         finished = await self.drain(within)
         if self._task is not None:
             self._task.cancel()

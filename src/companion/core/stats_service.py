@@ -13,10 +13,13 @@ from collections import Counter
 from collections.abc import Mapping
 from uuid import UUID
 
+from companion.ports.conversation_store import ConversationStore
 from companion.ports.memory_store import MemoryStore
 from companion.ports.stats_source import StatsSource
 
 _NOT_CONFIGURED: dict[str, object] = {"configured": False}
+_COUNTED = 1000
+_LISTED = 20
 
 
 def _snapshot(source: StatsSource | None) -> dict[str, object]:
@@ -35,8 +38,10 @@ class StatsService:
         pools: Mapping[str, StatsSource] | None = None,
         cache: StatsSource | None = None,
         batching: StatsSource | None = None,
+        conversations: ConversationStore | None = None,
     ) -> None:
         self._memories = memories
+        self._conversations = conversations
         self._pools = dict(pools or {})
         self._cache = cache
         self._batching = batching
@@ -69,12 +74,35 @@ class StatsService:
             },
         }
 
+    async def journal(self, user_id: UUID | None = None) -> dict[str, object]:
+        """Turns waiting for memory work, and turns parked with why (of one user, or all;
+        counted up to 1,000, the parked listed up to 20)."""
+        if self._conversations is None:
+            return dict(_NOT_CONFIGURED)
+        pending = await self._conversations.pending_turns(_COUNTED, user_id)
+        parked = await self._conversations.parked_turns(user_id, _COUNTED)
+        return {
+            "pending": len(pending),
+            "parked": len(parked),
+            "parked_turns": [
+                {
+                    "turn_id": str(p.turn.id),
+                    "user_id": str(p.turn.user_id),
+                    "said_at": p.turn.created_at.isoformat(),
+                    "parked_at": p.parked_at.isoformat(),
+                    "reason": p.reason,
+                }
+                for p in parked[:_LISTED]
+            ],
+        }
+
     async def all(self, user_id: UUID | None = None) -> dict[str, object]:
         """Every section; ``memory`` only when a user is given."""
         report: dict[str, object] = {
             "connection_pool": await self.connection_pool(),
             "cache": await self.cache(),
             "database_batching": await self.database_batching(),
+            "journal": await self.journal(user_id),
         }
         if user_id is not None:
             report["memory"] = await self.memory(user_id)

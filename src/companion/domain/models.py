@@ -226,6 +226,16 @@ class ConversationTurn:
 
 
 @dataclass(frozen=True, slots=True)
+class ParkedTurn:
+    """A journalled turn set aside: its memory work failed in a way retrying cannot fix
+    (bad data, an embedding-model mismatch, a bug). Kept, with why, until retried."""
+
+    turn: ConversationTurn
+    reason: str
+    parked_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class ConversationSummary:
     """What a finished session was about, and what to pick up next time."""
 

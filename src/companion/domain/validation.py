@@ -115,6 +115,17 @@ def _not_int(value: object) -> bool:
     return isinstance(value, bool) or not isinstance(value, int)
 
 
+MAX_PARK_REASON = 500
+
+
+def park_reason(reason: str) -> str:
+    """Why a turn was parked, one line, bounded (it is shown by ``stats`` and ``doctor``)."""
+    if not isinstance(reason, str) or not reason.strip():
+        raise InvalidInput("a parked turn needs a reason")
+    line = " ".join(reason.split())
+    return line if len(line) <= MAX_PARK_REASON else line[: MAX_PARK_REASON - 1] + "…"
+
+
 def positive_limit(limit: object) -> bool:
     """True for a positive integer limit; False for zero or less (nothing to return)."""
     if isinstance(limit, bool) or not isinstance(limit, int):

@@ -431,6 +431,7 @@ class Services(containers.DeclarativeContainer):
         pools=gateways.pools,
         cache=gateways.cache,
         batching=gateways.batching,
+        conversations=gateways.conversation_store,
     )
     settle = providers.Callable(_settler, gateways.write_behind)
     # The one turn use case every way in drives (the agent, chat, the library, benches).
@@ -450,6 +451,7 @@ class Services(containers.DeclarativeContainer):
         chat_model=gateways.chat_model,
         worker=memory_worker,
         settle=settle,
+        sweep_every=config.companion.recovery_sweep_seconds,
     )
 
 

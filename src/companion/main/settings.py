@@ -42,8 +42,11 @@ class CompanionSettings(BaseModel):
     cache_max_entries: int = Field(default=10_000, ge=1, le=10_000_000)
     cache_ttl_seconds: float = Field(default=300.0, gt=0, le=7 * 86400)
     # PostgreSQL and Supabase only: how long writes may wait to ride along with the user's
-    # next turn before they are sent on their own (see app/write_behind.py).
+    # next turn before they are sent on their own (see adapters/postgres/write_behind.py).
     write_delay_seconds: float = Field(default=10.0, ge=0, le=3600)
+    # How often a long-lived process (chat, a LiveKit job, a library session) works the
+    # journal's abandoned turns in the background.
+    recovery_sweep_seconds: float = Field(default=30.0, gt=0, le=3600)
 
     @field_validator("log_level", mode="before")
     @classmethod

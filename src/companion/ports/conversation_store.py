@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
-from companion.domain.models import ConversationSummary, ConversationTurn
+from companion.domain.models import ConversationSummary, ConversationTurn, ParkedTurn
 
 
 class ConversationStore(Protocol):
@@ -24,12 +24,31 @@ class ConversationStore(Protocol):
         """This user's last ``limit`` turns across sessions, oldest first."""
         ...
 
-    async def pending_turns(self, limit: int) -> list[ConversationTurn]:
-        """User turns of any user whose memory work is not done yet, oldest first.
+    async def pending_turns(
+        self, limit: int, user_id: UUID | None = None
+    ) -> list[ConversationTurn]:
+        """User turns whose memory work is not done yet and that are not parked, oldest
+        first: of every user, or of ``user_id``.
 
         The turns table is the memory journal: a turn is appended before the reply and
         marked processed when its memories are saved, so nothing said is lost to a crash.
         """
+        ...
+
+    async def park_turn(self, user_id: UUID, turn_id: UUID, reason: str, when: datetime) -> None:
+        """Set a pending user turn aside with why (``validation.park_reason``): its memory
+        work failed in a way retrying cannot fix. It leaves ``pending_turns`` until
+        unparked; parking it again keeps the first reason; a processed turn stays as it is.
+        """
+        ...
+
+    async def parked_turns(self, user_id: UUID | None, limit: int) -> list[ParkedTurn]:
+        """Parked turns, oldest first: of every user, or of ``user_id``."""
+        ...
+
+    async def unpark_turns(self, user_id: UUID | None) -> int:
+        """Put parked turns back in ``pending_turns`` (of ``user_id``, or every user's);
+        returns how many."""
         ...
 
     async def mark_processed(self, user_id: UUID, turn_id: UUID, when: datetime) -> None:

@@ -29,9 +29,12 @@ async def test_a_turn_recovered_late_never_overrides_a_fact_said_after_it(world:
     # Session A's turn is journalled, then its process dies before the memory work.
     paris = await conversations.record(crashed, Role.USER, "I live in Paris.")
     world.clock.advance(timedelta(days=1))
-    later = await chat.start(ADA)
-    await chat.turn(later, "I live in Berlin.")
-    await chat.end(later)
+    # Session B, in another process (which knows nothing of A's turn), a day later.
+    later = await conversations.start(ADA)
+    turns = world.services.turns
+    await turns.begin(later, "I live in Berlin.")
+    await turns.finish(later, "Berlin, lovely!")
+    await world.worker.drain()
     assert await world.worker.recover() == 1  # A's turn, worked now
     (home,) = [m for m in await world.memories.list(ADA) if m.key == "location.home"]
     assert home.value == "Berlin"

@@ -6,8 +6,8 @@ from datetime import datetime
 from uuid import UUID
 
 from companion.domain.errors import Conflict, StoreError
-from companion.domain.models import ConversationSummary, ConversationTurn, Role
-from companion.domain.validation import positive_limit, require_aware
+from companion.domain.models import ConversationSummary, ConversationTurn, ParkedTurn, Role
+from companion.domain.validation import park_reason, positive_limit, require_aware
 from companion.ports.conversation_store import ConversationStore
 
 
@@ -19,6 +19,7 @@ class InMemoryConversationStore(ConversationStore):
         self._turn_ids: set[UUID] = set()
         self._summaries: dict[UUID, ConversationSummary] = {}
         self._processed: set[UUID] = set()
+        self._parked: dict[UUID, tuple[str, datetime]] = {}
         self._closed = False
 
     def _check_open(self) -> None:
@@ -42,12 +43,47 @@ class InMemoryConversationStore(ConversationStore):
         mine = [t for t in self._turns if t.user_id == user_id]
         return mine[-limit:] if limit > 0 else []
 
-    async def pending_turns(self, limit: int) -> list[ConversationTurn]:
+    def _pending(self, user_id: UUID | None) -> list[ConversationTurn]:
+        return [
+            t
+            for t in self._turns
+            if t.role is Role.USER
+            and t.id not in self._processed
+            and (user_id is None or t.user_id == user_id)
+        ]
+
+    async def pending_turns(
+        self, limit: int, user_id: UUID | None = None
+    ) -> list[ConversationTurn]:
         self._check_open()
         if not positive_limit(limit):
             return []
-        pending = [t for t in self._turns if t.role is Role.USER and t.id not in self._processed]
-        return pending[:limit]
+        return [t for t in self._pending(user_id) if t.id not in self._parked][:limit]
+
+    async def park_turn(self, user_id: UUID, turn_id: UUID, reason: str, when: datetime) -> None:
+        self._check_open()
+        require_aware(when, what="when")
+        why = park_reason(reason)
+        if any(t.id == turn_id for t in self._pending(user_id)):
+            self._parked.setdefault(turn_id, (why, when))
+
+    async def parked_turns(self, user_id: UUID | None, limit: int) -> list[ParkedTurn]:
+        self._check_open()
+        if not positive_limit(limit):
+            return []
+        parked = [
+            ParkedTurn(t, *self._parked[t.id])
+            for t in self._pending(user_id)
+            if t.id in self._parked
+        ]
+        return parked[:limit]
+
+    async def unpark_turns(self, user_id: UUID | None) -> int:
+        self._check_open()
+        back = [t.id for t in self._pending(user_id) if t.id in self._parked]
+        for turn_id in back:
+            del self._parked[turn_id]
+        return len(back)
 
     async def mark_processed(self, user_id: UUID, turn_id: UUID, when: datetime) -> None:
         self._check_open()

@@ -17,8 +17,8 @@ from companion.adapters.postgres._codec import (
 )
 from companion.adapters.postgres.database import PostgresDatabase
 from companion.domain.errors import Conflict, InvalidInput, StoreError
-from companion.domain.models import ConversationSummary, ConversationTurn, Role
-from companion.domain.validation import positive_limit
+from companion.domain.models import ConversationSummary, ConversationTurn, ParkedTurn, Role
+from companion.domain.validation import park_reason, positive_limit
 from companion.ports.conversation_store import ConversationStore
 
 _SELECT_TURNS = "SELECT id, user_id, session_id, role, text, created_at FROM companion_turns"
@@ -111,16 +111,60 @@ class PostgresConversationStore(ConversationStore):
         )
         return [_turn_from_row(row) for row in rows]
 
-    async def pending_turns(self, limit: int) -> list[ConversationTurn]:
-        """User turns of any user whose memory work is not done yet, oldest first."""
+    async def pending_turns(
+        self, limit: int, user_id: UUID | None = None
+    ) -> list[ConversationTurn]:
+        """User turns whose memory work is not done yet and that are not parked, oldest
+        first (of one user when given)."""
         self._check_open()
         if not positive_limit(limit):
             return []
         rows = await self._db.fetch(
-            _SELECT_TURNS + " WHERE processed_at IS NULL AND role = 'user' ORDER BY seq LIMIT $1",
+            _SELECT_TURNS + " WHERE processed_at IS NULL AND role = 'user' AND parked_at IS NULL"
+            " AND ($2::uuid IS NULL OR user_id = $2) ORDER BY seq LIMIT $1",
             min(limit, _MAX_LIMIT),
+            None if user_id is None else check_id(user_id, what="user id"),
         )
         return [_turn_from_row(row) for row in rows]
+
+    async def park_turn(self, user_id: UUID, turn_id: UUID, reason: str, when: datetime) -> None:
+        """Set a pending user turn aside with why (the first reason stays)."""
+        self._check_open()
+        await self._db.execute(
+            "UPDATE companion_turns SET parked_at = $3, park_reason = $4"
+            " WHERE id = $2 AND user_id = $1 AND processed_at IS NULL AND role = 'user'"
+            " AND parked_at IS NULL",
+            check_id(user_id, what="user id"),
+            check_id(turn_id, what="turn id"),
+            check_time(when, what="when"),
+            park_reason(reason),
+        )
+
+    async def parked_turns(self, user_id: UUID | None, limit: int) -> list[ParkedTurn]:
+        """Parked turns, oldest first (of one user when given)."""
+        self._check_open()
+        if not positive_limit(limit):
+            return []
+        rows = await self._db.fetch(
+            "SELECT id, user_id, session_id, role, text, created_at, parked_at, park_reason"
+            " FROM companion_turns WHERE processed_at IS NULL AND role = 'user'"
+            " AND parked_at IS NOT NULL"
+            " AND ($2::uuid IS NULL OR user_id = $2) ORDER BY seq LIMIT $1",
+            min(limit, _MAX_LIMIT),
+            None if user_id is None else check_id(user_id, what="user id"),
+        )
+        return [ParkedTurn(_turn_from_row(row), row[7], row[6]) for row in rows]
+
+    async def unpark_turns(self, user_id: UUID | None) -> int:
+        """Put parked turns back in the pending ones; how many."""
+        self._check_open()
+        status = await self._db.execute(
+            "UPDATE companion_turns SET parked_at = NULL, park_reason = NULL"
+            " WHERE processed_at IS NULL AND role = 'user' AND parked_at IS NOT NULL"
+            " AND ($1::uuid IS NULL OR user_id = $1)",
+            None if user_id is None else check_id(user_id, what="user id"),
+        )
+        return int(status.rsplit(" ", 1)[-1])
 
     async def mark_processed(self, user_id: UUID, turn_id: UUID, when: datetime) -> None:
         """Record that the memory work for this turn is done (idempotent)."""

@@ -31,6 +31,7 @@ import asyncio
 import builtins
 import contextlib
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -56,6 +57,7 @@ from companion.domain.models import (
     Memory,
     MemoryCategory,
     MemoryQuery,
+    ParkedTurn,
     UserProfile,
 )
 from companion.ports.conversation_store import ConversationStore
@@ -132,7 +134,11 @@ class WriteBehind:
         self._delay = delay
         self._max_pending = max_pending
         self._pending: dict[UUID, _Pending] = {}
-        self._locks: dict[UUID, asyncio.Lock] = {}
+        # A user's lock lives while someone holds or waits on it (a long-lived worker
+        # that has served 10,000 users keeps none of theirs); rider locks, taken without
+        # `async with`, are held strongly until released.
+        self._locks: weakref.WeakValueDictionary[UUID, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._held: dict[UUID, asyncio.Lock] = {}
         self._timer: asyncio.Task[None] | None = None
         # Users whose writes should leave with the next call of anyone (a session ended,
         # or they waited ``delay``), and who waits for them to be stored.
@@ -261,6 +267,10 @@ class WriteBehind:
             lock = self._locks[user_id] = asyncio.Lock()
         return lock
 
+    def _release(self, rider: UUID) -> None:
+        """Release a rider's lock taken by :meth:`_take_riders`."""
+        self._held.pop(rider).release()
+
     async def flush(self, user_id: UUID) -> None:
         """Send this user's pending writes now (with other users' writes that are due);
         returns once any send of this user's writes in flight is done, too."""
@@ -320,7 +330,7 @@ class WriteBehind:
         finally:
             for rider, _ in parts:
                 if rider != user_id:
-                    self._lock(rider).release()
+                    self._release(rider)
 
     async def _take_riders(self) -> builtins.list[tuple[UUID, _Pending]]:
         riders = []
@@ -331,10 +341,11 @@ class WriteBehind:
             # Free: taken at once (a task about to take it goes first; it never waits
             # for a lock this task holds, so this cannot deadlock).
             await lock.acquire()
+            self._held[rider] = lock
             self._due.pop(rider, None)
             pending = self._pending.pop(rider, None)
             if pending is None:  # sent meanwhile
-                lock.release()
+                self._release(rider)
                 self._resolve(rider, None)
                 continue
             riders.append((rider, pending))
@@ -408,7 +419,7 @@ class WriteBehind:
             await self._apply(parts, parts[0][0], None)
         finally:
             for owner, _ in parts:
-                self._lock(owner).release()
+                self._release(owner)
 
     async def _send_due_soon(self) -> None:
         while self._due:
@@ -727,9 +738,25 @@ class WriteBehindConversationStore(ConversationStore):
     async def recent_turns(self, user_id: UUID, limit: int) -> list[ConversationTurn]:
         return await self._after_flush(user_id, lambda: self._store.recent_turns(user_id, limit))
 
-    async def pending_turns(self, limit: int) -> list[ConversationTurn]:
-        await self._writes.flush_all()
-        return await self._store.pending_turns(limit)
+    async def pending_turns(
+        self, limit: int, user_id: UUID | None = None
+    ) -> list[ConversationTurn]:
+        if user_id is None:
+            await self._writes.flush_all()
+            return await self._store.pending_turns(limit)
+        return await self._after_flush(user_id, lambda: self._store.pending_turns(limit, user_id))
+
+    async def park_turn(self, user_id: UUID, turn_id: UUID, reason: str, when: datetime) -> None:
+        # Rare, and its journal entry may still be here: send the user's writes, then park.
+        await self._after_flush(
+            user_id, lambda: self._store.park_turn(user_id, turn_id, reason, when)
+        )
+
+    async def parked_turns(self, user_id: UUID | None, limit: int) -> list[ParkedTurn]:
+        return await self._store.parked_turns(user_id, limit)
+
+    async def unpark_turns(self, user_id: UUID | None) -> int:
+        return await self._store.unpark_turns(user_id)
 
     async def latest_summary(self, user_id: UUID) -> ConversationSummary | None:
         return await self._after_flush(user_id, lambda: self._store.latest_summary(user_id))

@@ -18,8 +18,8 @@ from companion.adapters.sqlite._codec import (
 )
 from companion.adapters.sqlite.database import SqliteDatabase
 from companion.domain.errors import Conflict, InvalidInput, StoreError
-from companion.domain.models import ConversationSummary, ConversationTurn, Role
-from companion.domain.validation import positive_limit
+from companion.domain.models import ConversationSummary, ConversationTurn, ParkedTurn, Role
+from companion.domain.validation import park_reason, positive_limit
 from companion.ports.conversation_store import ConversationStore
 
 _SELECT_TURNS = "SELECT id, user_id, session_id, role, text, created_at FROM conversation_turns"
@@ -92,13 +92,44 @@ class SqliteConversationStore(ConversationStore):
         rows = await self._db.run(_recent_turns, uid, limit)
         return [_turn_from_row(row, user_id) for row in rows]
 
-    async def pending_turns(self, limit: int) -> list[ConversationTurn]:
-        """User turns of any user whose memory work is not done yet, oldest first."""
+    async def pending_turns(
+        self, limit: int, user_id: UUID | None = None
+    ) -> list[ConversationTurn]:
+        """User turns whose memory work is not done yet and that are not parked, oldest
+        first (of one user when given)."""
         self._check_open()
         if not positive_limit(limit):
             return []
-        rows = await self._db.run(_pending_turns, limit)
+        uid = None if user_id is None else id_text(user_id, what="user id")
+        rows = await self._db.run(_pending_turns, limit, uid)
         return [_turn_from_row(row, UUID(row[1])) for row in rows]
+
+    async def park_turn(self, user_id: UUID, turn_id: UUID, reason: str, when: datetime) -> None:
+        """Set a pending user turn aside with why (the first reason stays)."""
+        self._check_open()
+        uid = id_text(user_id, what="user id")
+        tid = id_text(turn_id, what="turn id")
+        stamp = to_micros(when, what="when")
+        await self._db.write(_park, uid, tid, park_reason(reason), stamp)
+
+    async def parked_turns(self, user_id: UUID | None, limit: int) -> list[ParkedTurn]:
+        """Parked turns, oldest first (of one user when given)."""
+        self._check_open()
+        if not positive_limit(limit):
+            return []
+        uid = None if user_id is None else id_text(user_id, what="user id")
+        rows = await self._db.run(_parked_turns, limit, uid)
+        return [
+            ParkedTurn(_turn_from_row(row, UUID(row[1])), row[7], from_micros(row[6]))
+            for row in rows
+        ]
+
+    async def unpark_turns(self, user_id: UUID | None) -> int:
+        """Put parked turns back in the pending ones; how many."""
+        self._check_open()
+        uid = None if user_id is None else id_text(user_id, what="user id")
+        count: int = await self._db.write(_unpark, uid)
+        return count
 
     async def mark_processed(self, user_id: UUID, turn_id: UUID, when: datetime) -> None:
         """Record that the memory work for this turn is done (idempotent)."""
@@ -185,11 +216,50 @@ def _append_turn(conn: sqlite3.Connection, params: tuple[Any, ...]) -> None:
     conn.execute(_INSERT_TURN, params)
 
 
-def _pending_turns(conn: sqlite3.Connection, limit: int) -> list[Any]:
+_WHERE_PENDING = " WHERE processed_at IS NULL AND role = 'user' AND parked_at IS NULL"
+_SELECT_PARKED = (
+    "SELECT id, user_id, session_id, role, text, created_at, parked_at, park_reason"
+    " FROM conversation_turns WHERE processed_at IS NULL AND role = 'user'"
+    " AND parked_at IS NOT NULL"
+)
+_UNPARK = (
+    "UPDATE conversation_turns SET parked_at = NULL, park_reason = NULL"
+    " WHERE processed_at IS NULL AND role = 'user' AND parked_at IS NOT NULL"
+)
+
+
+def _pending_turns(conn: sqlite3.Connection, limit: int, user_id: str | None) -> list[Any]:
+    mine = "" if user_id is None else " AND user_id = ?"
     return conn.execute(
-        _SELECT_TURNS + " WHERE processed_at IS NULL AND role = 'user' ORDER BY seq LIMIT ?",
-        (limit,),
+        _SELECT_TURNS + _WHERE_PENDING + mine + " ORDER BY seq LIMIT ?",
+        ((user_id, limit) if user_id is not None else (limit,)),
     ).fetchall()
+
+
+def _park(conn: sqlite3.Connection, user_id: str, turn_id: str, reason: str, when: int) -> None:
+    conn.execute(
+        "UPDATE conversation_turns SET parked_at = ?, park_reason = ?"
+        " WHERE id = ? AND user_id = ? AND processed_at IS NULL AND role = 'user'"
+        " AND parked_at IS NULL",
+        (when, reason, turn_id, user_id),
+    )
+
+
+def _parked_turns(conn: sqlite3.Connection, limit: int, user_id: str | None) -> list[Any]:
+    mine = "" if user_id is None else " AND user_id = ?"
+    return conn.execute(
+        _SELECT_PARKED + mine + " ORDER BY seq LIMIT ?",
+        ((user_id, limit) if user_id is not None else (limit,)),
+    ).fetchall()
+
+
+def _unpark(conn: sqlite3.Connection, user_id: str | None) -> int:
+    mine = "" if user_id is None else " AND user_id = ?"
+    cursor = conn.execute(
+        _UNPARK + mine,
+        () if user_id is None else (user_id,),
+    )
+    return cursor.rowcount
 
 
 def _mark_processed(conn: sqlite3.Connection, user_id: str, turn_id: str, when: int) -> None:

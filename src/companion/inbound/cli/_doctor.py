@@ -61,8 +61,19 @@ async def diagnose(container: Container, settings: Settings) -> list[Check]:
     async def store() -> str:
         memories = gateways.memory_store()
         await memories.count(_NOBODY)
-        pending = await gateways.conversation_store().pending_turns(1000)
-        return f"reachable; {len(pending)} turn(s) waiting for memory work"
+        conversations = gateways.conversation_store()
+        pending = await conversations.pending_turns(1000)
+        parked = await conversations.parked_turns(None, 1000)
+        detail = f"reachable; {len(pending)} turn(s) waiting for memory work"
+        if parked:
+            # Not a failure of the store: the turns are kept, and `memories retry` or
+            # `memories reindex` puts them back once what stopped them is fixed.
+            reasons = sorted({p.reason.split(":", 1)[0] for p in parked})
+            detail += (
+                f"; {len(parked)} parked ({', '.join(reasons)}):"
+                " see `stats`, then `memories retry --user U`"
+            )
+        return detail
 
     checks.append(await _run("store", choices["store"], store))
     checks.extend(await _store_details(container, choices["store"], settings))

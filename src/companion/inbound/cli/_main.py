@@ -74,9 +74,15 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     container = build_container(settings)
     worker = container.services.memory_worker()
     try:
-        # Whatever an earlier process journalled but never turned into memories (a crash,
-        # kill -9, a store outage) is done first, so every command sees it.
-        await worker.recover()
+        # What this user said that an earlier process never turned into memories (a
+        # crash, kill -9, an outage) is worked first, so the command sees it. Never
+        # another user's, and never fatal: a turn that cannot be worked now is left for
+        # a sweep, one that never can is parked. Chat does it as its session starts;
+        # reindex and retry after fixing what parked them.
+        if args.command == "onboard" or (
+            args.command == "memories" and args.action not in ("reindex", "retry")
+        ):
+            await worker.recover(user_id=user_id)
         if args.command == "onboard":
             from companion.inbound.cli._onboard import run_onboard
 

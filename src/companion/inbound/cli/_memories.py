@@ -1,4 +1,4 @@
-"""`companion-agent memories ...`: list, search, forget, export, import, reindex."""
+"""`companion-agent memories ...`: list, search, forget, export, import, reindex, retry."""
 
 from __future__ import annotations
 
@@ -99,15 +99,32 @@ async def run_memories(
     elif action == "reindex":
         count = await service.reindex(user_id)
         model = container.gateways.embedder().model
+        retried, done = await retry_parked(container, user_id)  # e.g. a model mismatch
         if args.json:
-            _json({"reindexed": count, "model": model}, out)
+            _json({"reindexed": count, "model": model, "retried": retried, "done": done}, out)
         else:
             out.write(f"Re-embedded {count} memories with {model}.\n")
+            if retried:
+                out.write(f"Retried {retried} parked turn(s): {done} done.\n")
+    elif action == "retry":
+        retried, done = await retry_parked(container, user_id)
+        if args.json:
+            _json({"retried": retried, "done": done}, out)
+        else:
+            out.write(f"Retried {retried} parked turn(s): {done} done.\n")
     else:
         raise InvalidInput(
-            "memories needs an action: list, search, forget, export, import or reindex"
+            "memories needs an action: list, search, forget, export, import, reindex or retry"
         )
     return 0
+
+
+async def retry_parked(container: Container, user_id: UUID) -> tuple[int, int]:
+    """Put the user's parked turns back and work them: (how many were parked, how many
+    of the user's pending turns are now done). What still fails is parked again."""
+    retried = await container.gateways.conversation_store().unpark_turns(user_id)
+    done = await container.services.memory_worker().recover(user_id=user_id)
+    return retried, done
 
 
 def _write(path: str, text: str) -> None:

@@ -159,7 +159,12 @@ def build_parser() -> argparse.ArgumentParser:
     actions.add_parser(
         "reindex",
         parents=[common, user, as_json],
-        help="re-embed every memory with the current embedding model",
+        help="re-embed every memory with the current embedding model, then retry parked turns",
+    )
+    actions.add_parser(
+        "retry",
+        parents=[common, user, as_json],
+        help="work this user's parked turns again (after what stopped them is fixed)",
     )
     return parser
 

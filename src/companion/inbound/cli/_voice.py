@@ -9,7 +9,6 @@ fail at once with one line and a non-zero status, instead of logging and exiting
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import os
 import sys
@@ -27,7 +26,6 @@ _SERVER_SETTINGS = (
     ("LIVEKIT_API_KEY", "--api-key", "api_key"),
     ("LIVEKIT_API_SECRET", "--api-secret", "api_secret"),
 )
-_SHUTDOWN_DRAIN_SECONDS = 10.0
 
 
 def _given(passed_on: Sequence[str], option: str) -> bool:
@@ -50,22 +48,6 @@ def check_server_settings(command: str, settings: Settings, passed_on: Sequence[
         )
 
 
-async def _recover(settings: Settings) -> None:
-    """Do the memory work an earlier process journalled but never finished."""
-    from companion.main.container import aclose_clients, build_container
-
-    container = build_container(settings)
-    worker = container.services.memory_worker()
-    try:
-        await worker.recover()
-    finally:
-        await worker.close(within=_SHUTDOWN_DRAIN_SECONDS)
-        await aclose_clients(container)
-        result = container.shutdown_resources()
-        if result is not None:
-            await result
-
-
 def run_voice(args: argparse.Namespace, passed_on: Sequence[str], settings: Settings) -> int:
     """Run one of LiveKit's commands on the companion's agent server; the exit status."""
     command: str = args.command
@@ -83,8 +65,9 @@ def run_voice(args: argparse.Namespace, passed_on: Sequence[str], settings: Sett
 
         user_id, _name = resolve_user_ref(args.user)
         os.environ[CONSOLE_USER_ENV] = str(user_id)
-    if command != "download-files" and not asking_help:
-        asyncio.run(_recover(settings))
+    # No journal recovery here: it would hold up the worker's registration, and one
+    # user's unworkable turn would stop it. Each job's session works its user's
+    # leftovers as it starts, and sweeps the journal in the background while it lives.
 
     from livekit.agents import cli
 

@@ -8,7 +8,14 @@ from uuid import UUID
 
 from postgrest import ReturnMethod
 
-from companion.adapters.postgres.schema_json.codec import Row, rows_of, timestamp, uuid_text
+from companion.adapters.postgres.schema_json.codec import (
+    Row,
+    parse_timestamp,
+    rows_of,
+    text,
+    timestamp,
+    uuid_text,
+)
 from companion.adapters.postgres.schema_json.rows import (
     SUMMARY_COLUMNS,
     TURN_COLUMNS,
@@ -20,12 +27,14 @@ from companion.adapters.postgres.schema_json.rows import (
 from companion.adapters.postgres.supabase._paging import DEFAULT_PAGE_SIZE, check_page, fetch_pages
 from companion.adapters.postgres.supabase.client import SupabaseClient
 from companion.domain.errors import Conflict, StoreError
-from companion.domain.models import ConversationSummary, ConversationTurn, Role
-from companion.domain.validation import positive_limit
+from companion.domain.models import ConversationSummary, ConversationTurn, ParkedTurn, Role
+from companion.domain.validation import park_reason, positive_limit
 from companion.ports.conversation_store import ConversationStore
 
 TURNS = "companion_turns"
 SUMMARIES = "companion_summaries"
+# A parked turn's row: the turn, and when and why it was set aside.
+PARKED_COLUMNS = f"{TURN_COLUMNS},parked_at,park_reason"
 
 
 class SupabaseConversationStore(ConversationStore):
@@ -93,30 +102,100 @@ class SupabaseConversationStore(ConversationStore):
         rows.reverse()
         return [turn_from_row(row) for row in rows]
 
-    async def pending_turns(self, limit: int) -> list[ConversationTurn]:
-        """User turns of any user whose memory work is not done yet, oldest first.
+    async def pending_turns(
+        self, limit: int, user_id: UUID | None = None
+    ) -> list[ConversationTurn]:
+        """User turns whose memory work is not done yet and that are not parked, oldest
+        first: of every user, or of ``user_id``.
 
-        The one read not filtered by user: the journal is replayed for every user.
+        Without ``user_id`` the one read not filtered by user: the journal is replayed for
+        every user.
         """
         self._check_open()
+        uid = None if user_id is None else uuid_text(user_id, what="user id")
         if not positive_limit(limit):
             return []
 
         def page(start: int, size: int) -> Any:
-            return (
+            query = (
                 self._client.table(TURNS)
                 .select(TURN_COLUMNS)
                 .is_("processed_at", "null")
+                .is_("parked_at", "null")
                 .eq("role", Role.USER.value)
-                .order("seq")
-                .limit(size)
-                .offset(start)
             )
+            if uid is not None:
+                query = query.eq("user_id", uid)
+            return query.order("seq").limit(size).offset(start)
 
         rows = await fetch_pages(
             self._client, page, 0, limit, self._page_size, what="reading the turn journal"
         )
         return [turn_from_row(row) for row in rows]
+
+    async def park_turn(self, user_id: UUID, turn_id: UUID, reason: str, when: datetime) -> None:
+        """Set a pending user turn of this user aside with why; parking it again keeps the
+        first reason, and a processed turn (or someone else's) stays as it is."""
+        self._check_open()
+        tid = uuid_text(turn_id, what="turn id")
+        uid = uuid_text(user_id, what="user id")
+        parked_at = timestamp(when, what="when")
+        # park_reason makes it one bounded line; text() refuses what PostgreSQL cannot
+        # hold (NUL), so a bad reason fails here rather than as a server error.
+        why = text(park_reason(reason), what="park reason")
+        query = (
+            self._client.table(TURNS)
+            .update({"parked_at": parked_at, "park_reason": why}, returning=ReturnMethod.minimal)
+            .eq("id", tid)
+            .eq("user_id", uid)
+            .is_("processed_at", "null")
+            # Only an unparked turn: the first reason and time stay.
+            .is_("parked_at", "null")
+            .eq("role", Role.USER.value)
+        )
+        await self._client.execute(query, what="parking a turn")
+
+    async def parked_turns(self, user_id: UUID | None, limit: int) -> list[ParkedTurn]:
+        """Parked turns still pending, oldest first: of every user, or of ``user_id``."""
+        self._check_open()
+        uid = None if user_id is None else uuid_text(user_id, what="user id")
+        if not positive_limit(limit):
+            return []
+
+        def page(start: int, size: int) -> Any:
+            query = (
+                self._client.table(TURNS)
+                .select(PARKED_COLUMNS)
+                .not_.is_("parked_at", "null")
+                # A turn processed after it was parked keeps its parked_at, but is done.
+                .is_("processed_at", "null")
+            )
+            if uid is not None:
+                query = query.eq("user_id", uid)
+            return query.order("seq").limit(size).offset(start)
+
+        rows = await fetch_pages(
+            self._client, page, 0, limit, self._page_size, what="reading parked turns"
+        )
+        return [_parked_from_row(row) for row in rows]
+
+    async def unpark_turns(self, user_id: UUID | None) -> int:
+        """Put parked, still pending turns back in the journal (of ``user_id``, or every
+        user's); returns how many."""
+        self._check_open()
+        # The parked_at filter is also what lets PostgREST run this UPDATE for every user:
+        # it refuses one without any filter.
+        query = (
+            self._client.table(TURNS)
+            .update({"parked_at": None, "park_reason": None})
+            .not_.is_("parked_at", "null")
+            .is_("processed_at", "null")
+        )
+        if user_id is not None:
+            query = query.eq("user_id", uuid_text(user_id, what="user id"))
+        # The changed rows come back (their ids only) to be counted.
+        response = await self._client.execute(query.select("id"), what="unparking turns")
+        return len(rows_of(response.data))
 
     async def mark_processed(self, user_id: UUID, turn_id: UUID, when: datetime) -> None:
         """Record that the memory work for this turn is done (idempotent: the first
@@ -200,3 +279,15 @@ class SupabaseConversationStore(ConversationStore):
     def _check_open(self) -> None:
         if self._closed:
             raise StoreError("conversation store is closed")
+
+
+def _parked_from_row(row: Row) -> ParkedTurn:
+    """A ParkedTurn from a companion_turns row selected by PARKED_COLUMNS."""
+    turn = turn_from_row(row)
+    try:
+        reason, parked_at = row["park_reason"], parse_timestamp(row["parked_at"])
+    except KeyError:  # turn_from_row already refused anything but a row
+        raise StoreError("a stored parked turn row is malformed (KeyError)") from None
+    if not isinstance(reason, str):
+        raise StoreError("a stored parked turn has no reason")
+    return ParkedTurn(turn, reason, parked_at)
