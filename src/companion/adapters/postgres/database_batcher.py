@@ -41,7 +41,10 @@ class DatabaseBatcher:
 
     def __init__(self) -> None:
         self._in_flight: dict[Hashable, tuple[int, asyncio.Future[Any]]] = {}
+        # Only users with a read in flight have a generation (a write with none in
+        # flight has nothing to keep apart), so neither grows with users served.
         self._generation: dict[UUID, int] = {}
+        self._reading: dict[UUID, int] = {}
         self.reads_requested = 0
         self.reads_issued = 0
         self.writes_requested = 0
@@ -49,7 +52,8 @@ class DatabaseBatcher:
 
     def wrote(self, user_id: UUID) -> None:
         """A write of this user happened: later reads must not join earlier ones."""
-        self._generation[user_id] = self._generation.get(user_id, 0) + 1
+        if user_id in self._reading:
+            self._generation[user_id] = self._generation.get(user_id, 0) + 1
 
     async def read(self, user_id: UUID, key: Hashable, fetch: Callable[[], Awaitable[T]]) -> T:
         """``fetch()``'s result, shared with identical reads already in flight."""
@@ -62,6 +66,7 @@ class DatabaseBatcher:
             return result
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._in_flight[key] = (generation, future)
+        self._reading[user_id] = self._reading.get(user_id, 0) + 1
         self.reads_issued += 1
         try:
             value = await fetch()
@@ -77,6 +82,12 @@ class DatabaseBatcher:
         finally:
             if self._in_flight.get(key, (None, None))[1] is future:
                 del self._in_flight[key]
+            left = self._reading[user_id] - 1
+            if left:
+                self._reading[user_id] = left
+            else:
+                del self._reading[user_id]
+                self._generation.pop(user_id, None)
 
     def stats(self) -> dict[str, object]:
         """Queries requested by callers vs. issued to the store."""

@@ -18,6 +18,7 @@ Staying current:
 from __future__ import annotations
 
 import sqlite3
+from collections import OrderedDict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
@@ -28,6 +29,10 @@ from companion.adapters.sqlite._codec import VECTOR_DTYPE
 from companion.domain.errors import EmbeddingModelMismatch, StoreError
 from companion.domain.models import MemoryCategory, Vector
 
+# What a long-lived process keeps of users' vectors: the most recently searched users, up
+# to 256 of them and room for 200,000 vectors (about 300 MB at 384 dimensions).
+MAX_CACHED_USERS = 256
+MAX_CACHED_ROWS = 200_000
 _REINDEX_HINT = "run `companion-agent memories reindex` to re-embed them with the current model"
 _CATEGORY_CODES = {category.value: code for code, category in enumerate(MemoryCategory)}
 
@@ -104,7 +109,7 @@ class _UserVectors:
         capacity = 0 if self.matrix is None else self.matrix.shape[0]
         if size <= capacity:
             return
-        grown = max(size, capacity + capacity // 2, 64)
+        grown = max(size, capacity + capacity // 2, 8)
         matrix = np.empty((grown, dims), dtype=np.float32)
         categories = np.empty(grown, dtype=np.int8)
         used = len(self.ids)
@@ -144,10 +149,25 @@ class VectorEdit:
 class VectorIndex:
     """Per-user (ids, float32 matrix, model) cache with brute-force cosine search."""
 
-    def __init__(self) -> None:
-        """An empty cache; entries are built on each user's first search."""
-        self._users: dict[str, _UserVectors] = {}
+    def __init__(
+        self, *, max_users: int = MAX_CACHED_USERS, max_rows: int = MAX_CACHED_ROWS
+    ) -> None:
+        """An empty cache; entries are built on each user's first search. The least
+        recently searched users are dropped past ``max_users`` or ``max_rows`` vectors (a
+        user alone is always kept, however large), and rebuilt on their next search."""
+        self._users: OrderedDict[str, _UserVectors] = OrderedDict()
+        self._max_users = max_users
+        self._max_rows = max_rows
         self.builds = 0  # how many entries were (re)built: lets tests see invalidation
+
+    def __len__(self) -> int:
+        return len(self._users)
+
+    def rows(self) -> int:
+        """How many vectors the cache has room for (what its matrices take)."""
+        return sum(
+            0 if entry.matrix is None else entry.matrix.shape[0] for entry in self._users.values()
+        )
 
     def invalidate(self, user_id: str) -> None:
         """Forget one user's vectors."""
@@ -254,6 +274,8 @@ class VectorIndex:
     def _current(self, conn: sqlite3.Connection, user_id: str) -> _UserVectors:
         data_version = int(conn.execute("PRAGMA data_version").fetchone()[0])
         entry = self._users.get(user_id)
+        if entry is not None:
+            self._users.move_to_end(user_id)
         if entry is not None and entry.data_version == data_version:
             return entry
         version = _vector_version(conn, user_id)
@@ -265,6 +287,10 @@ class VectorIndex:
         entry = _build(conn, user_id, version, data_version)
         self._users[user_id] = entry
         self.builds += 1
+        while len(self._users) > 1 and (
+            len(self._users) > self._max_users or self.rows() > self._max_rows
+        ):
+            self._users.popitem(last=False)
         return entry
 
 
