@@ -4,8 +4,8 @@ One process, as a worker or a library user runs it: the container on SQLite, the
 model and (by default) the weightless hashing embedder, so the run measures what the
 process keeps per user rather than the model. Each user has one short session (start,
 three turns, end). Printed at 100, 1,000 and ``--users`` users: the Python heap
-(tracemalloc, after a collection), the resident set now and at its peak, and the per-user structures a
-worker keeps (the SQLite vector cache, the memory worker's retry schedule).
+(tracemalloc, after a collection), the resident set now and at its peak, and the
+per-user structures a worker keeps (the SQLite vector cache, the memory worker's retry schedule).
 
     .venv/bin/python scripts/bench_worker_memory.py [--users 10000] [--embedder hashing]
 """
