@@ -31,6 +31,7 @@ from companion.adapters.postgres.write_behind import (
     WriteBehindMemoryStore,
     WriteBehindProfileStore,
 )
+from companion.adapters.resilience.dirty_ledger import DirtyLedger
 from companion.adapters.resilience.fallback_chat_model import FallbackChatModel
 from companion.adapters.resilience.resilient_cache import ResilientCache
 from companion.adapters.sqlite.database import SqliteDatabase
@@ -57,6 +58,7 @@ from companion.ports.embedder import Embedder
 from companion.ports.speech_synthesizer import SpeechSynthesizer
 
 DATABASE_FILE = "companion.db"
+CACHE_LEDGER_FILE = "cache-dirty-keys"
 
 
 def store_choice(settings: Settings) -> str:
@@ -132,7 +134,11 @@ def _openai_embedder(openai: dict[str, Any], closers: list[Closer]) -> Embedder:
 
 
 def _redis_cache(
-    redis: dict[str, Any], companion: dict[str, Any], fallback: Cache, closers: list[Closer]
+    redis: dict[str, Any],
+    companion: dict[str, Any],
+    data_dir: str,
+    fallback: Cache,
+    closers: list[Closer],
 ) -> Cache:
     # Imported here: users without REDIS_URL never load the redis client.
     from companion.adapters.redis import RedisCache
@@ -143,7 +149,9 @@ def _redis_cache(
         default_ttl_seconds=companion["cache_ttl_seconds"],
     )
     closers.append(primary.aclose)
-    return ResilientCache(primary, fallback)
+    # Keys this machine's processes could not repair in Redis outlive the process.
+    ledger = DirtyLedger(Path(data_dir) / CACHE_LEDGER_FILE)
+    return ResilientCache(primary, fallback, ledger=ledger)
 
 
 def _speech(upliftai: dict[str, Any], closers: list[Closer]) -> SpeechSynthesizer:
@@ -341,6 +349,7 @@ class Gateways(containers.DeclarativeContainer):
             _redis_cache,
             redis=config.redis,
             companion=config.companion,
+            data_dir=config.paths.data_dir,
             fallback=local_cache,
             closers=closers,
         ),

@@ -16,6 +16,11 @@ during the outage are dropped on recovery, and every write while closed drops th
 fallback's copy too, so a later outage never serves a value older than this process's
 last write. Other processes' writes cannot reach this process's fallback: entries there
 live at most ``fallback_ttl_seconds``, which bounds how stale an outage read can be.
+
+Across processes: with a ``ledger`` (:class:`DirtyLedger`, a file in the data directory)
+every dirty key is also written to disk, and each process on the machine repairs what
+the ledger lists in one call when it first reaches the primary. So a key another
+process left stale is repaired even when that process exited before the outage ended.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from typing import Protocol, TypeVar
 
 import structlog
 
+from companion.adapters.resilience.dirty_ledger import EVERYTHING, DirtyLedger
 from companion.domain.errors import CacheError
 from companion.ports.cache import Cache
 from companion.ports.stats_source import StatsSource
@@ -93,6 +99,7 @@ class ResilientCache(Cache, StatsSource):
         max_dirty_keys: int = DEFAULT_MAX_DIRTY_KEYS,
         fallback_ttl_seconds: float = DEFAULT_FALLBACK_TTL_SECONDS,
         monotonic: Callable[[], float] = time.monotonic,
+        ledger: DirtyLedger | None = None,
     ) -> None:
         if failure_threshold < 1:
             raise ValueError("failure_threshold must be at least 1")
@@ -112,6 +119,9 @@ class ResilientCache(Cache, StatsSource):
         self._flush_all = False  # the dirty set overflowed: clear the namespace on recovery
         self._counts: Counter[str] = Counter()
         self._by_kind: dict[str, Counter[str]] = {}
+        self._ledger = ledger if primary is not None else None
+        self._ledger_checked = self._ledger is None
+        self._adopted = False  # keys taken from the ledger, not repaired yet
 
     # --- the breaker ---------------------------------------------------------------------
 
@@ -156,6 +166,7 @@ class ResilientCache(Cache, StatsSource):
         self._dirty -= dirty
         if flush_all:
             self._flush_all = False
+        self._forget_repaired({EVERYTHING} if flush_all else dirty)
         if dirty:
             await self._fallback.delete(*dirty)
         self._state = BreakerState.CLOSED
@@ -165,7 +176,13 @@ class ResilientCache(Cache, StatsSource):
         return True
 
     async def _use_primary(self) -> bool:
+        if not self._ledger_checked:
+            self._adopt_ledger()
         if self._state is BreakerState.CLOSED:
+            if self._adopted:
+                self._adopted = False
+                # What another process left stale, repaired before anything is read.
+                return await self._probe()
             return True
         if self._state is BreakerState.OPEN and self._monotonic() >= self._retry_at:
             return await self._probe()
@@ -178,6 +195,40 @@ class ResilientCache(Cache, StatsSource):
         if len(self._dirty) > self._max_dirty:
             self._dirty.clear()
             self._flush_all = True
+        self._record((EVERYTHING,) if self._flush_all else keys)
+
+    def _adopt_ledger(self) -> None:
+        """Take in the keys this machine's ledger says may be stale (once per process)."""
+        self._ledger_checked = True
+        assert self._ledger is not None
+        try:
+            listed = self._ledger.read()
+        except OSError as exc:
+            log.warning("cache_ledger_unreadable", error=type(exc).__name__)
+            return
+        if not listed:
+            return
+        self._adopted = True
+        if EVERYTHING in listed or len(listed) > self._max_dirty:
+            self._flush_all = True
+        else:
+            self._dirty.update(listed)
+
+    def _record(self, keys: tuple[str, ...]) -> None:
+        if self._ledger is None:
+            return
+        try:
+            self._ledger.add(keys)
+        except OSError as exc:  # the in-process repair still happens
+            log.warning("cache_ledger_unwritable", error=type(exc).__name__)
+
+    def _forget_repaired(self, keys: set[str]) -> None:
+        if self._ledger is None or not keys:
+            return
+        try:
+            self._ledger.discard(keys)
+        except OSError as exc:
+            log.warning("cache_ledger_unwritable", error=type(exc).__name__)
 
     async def _attempt(
         self, operation: str, call: Callable[[], Awaitable[T]]
@@ -197,12 +248,14 @@ class ResilientCache(Cache, StatsSource):
             ok, _ = await self._attempt("repair", primary.clear)
             if ok:
                 self._flush_all = False
+                self._forget_repaired({EVERYTHING})
             return ok
         if key not in self._dirty:
             return True
         ok, _ = await self._attempt("repair", lambda: primary.delete(key))
         if ok:
             self._dirty.discard(key)
+            self._forget_repaired({key})
             await self._fallback.delete(key)
         return ok
 
