@@ -1,0 +1,278 @@
+"""Soak: many companion processes, many users, random kill -9, then every word accounted for.
+
+The deployment in small: ``--processes`` console-script processes at once on one store
+(the SQLite file by default; ``DATABASE_URL`` and ``REDIS_URL`` in the environment for
+PostgreSQL and Redis), each one a user's session as a LiveKit job would hold it, the
+offline model and the hashing embedder (so the run is about the journal, not a model).
+Each session says a few things ("I live in <a town of its own>", once "I have a dog
+called ..."), and a session is killed with SIGKILL at a random point with probability
+``--kill``, mid-turn or between turns. A line counts as said once the companion answered
+it (the journal entry is written before the reply, so an answered line is durable).
+
+At the end every user's memories are listed (which works what a killed session left
+undone) and checked: one home, the last town said (or one said after it that was
+journalled before the kill), every answered town in its timeline, intervals ordered and
+not overlapping, the dog exactly once, nothing of another user; and the journal holds
+nothing pending or parked.
+
+    .venv/bin/python scripts/soak.py [--processes 8] [--users 200] [--turns 2000] [--kill 0.2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import os
+import random
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SCRIPT = Path(sys.executable).with_name("companion-agent")
+# Names the offline extractor reads as a place, unique per user and turn.
+TOWN = "Soakville-{user}-{turn}"
+DOG = "Rex{user}"
+
+
+@dataclass
+class User:
+    """One user's plan and what happened to it."""
+
+    index: int
+    name: str
+    said: list[str] = field(default_factory=list)  # towns sent, in order
+    answered: list[bool] = field(default_factory=list)
+    dog_answered: bool = False
+    dog_sent: bool = False
+    busy: bool = False
+
+    @property
+    def next_town(self) -> str:
+        return TOWN.format(user=self.index, turn=len(self.said))
+
+
+@dataclass
+class Report:
+    """What the run did and what it found."""
+
+    sessions: int = 0
+    turns_sent: int = 0
+    turns_answered: int = 0
+    kills: int = 0
+    facts_checked: int = 0
+    problems: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def line(self) -> str:
+        return (
+            f"sessions {self.sessions}, turns sent {self.turns_sent}, answered "
+            f"{self.turns_answered}, kills {self.kills}, facts checked {self.facts_checked}, "
+            f"problems {len(self.problems)}, {self.seconds:.0f} s"
+        )
+
+
+def _env(data_dir: Path, extra: dict[str, str]) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "SUPABASE_"))}
+    env.update({"COMPANION_EMBEDDER": "hashing", "COMPANION_DATA_DIR": str(data_dir)})
+    env.update(extra)
+    return env
+
+
+async def _session(
+    user: User, env: dict[str, str], rng: random.Random, kill: float, report: Report
+) -> None:
+    """One session of ``user``: a few lines, maybe killed on the way."""
+    process = await asyncio.create_subprocess_exec(
+        str(SCRIPT),
+        "chat",
+        "--user",
+        user.name,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+        env=env,
+    )
+    assert process.stdin is not None
+    assert process.stdout is not None
+    report.sessions += 1
+    killed = False
+    try:
+        await asyncio.wait_for(process.stdout.readline(), 60)  # the greeting
+        lines = rng.randint(1, 4)
+        kill_at = rng.randrange(lines * 2) if rng.random() < kill else None
+        for step in range(lines * 2):
+            if kill_at == step:
+                process.kill()
+                killed = True
+                break
+            if step % 2 == 0:  # say something
+                if not user.dog_sent and rng.random() < 0.3:
+                    user.dog_sent = True
+                    text, town = f"I have a dog called {DOG.format(user=user.index)}.", None
+                else:
+                    town = user.next_town
+                    user.said.append(town)
+                    user.answered.append(False)
+                    text = f"I live in {town}."
+                report.turns_sent += 1
+                process.stdin.write((text + "\n").encode())
+                await process.stdin.drain()
+                pending = town
+            else:  # its answer
+                reply = await asyncio.wait_for(process.stdout.readline(), 60)
+                if not reply:
+                    break
+                report.turns_answered += 1
+                if pending is None:
+                    user.dog_answered = True
+                else:
+                    user.answered[user.said.index(pending)] = True
+        if not killed:
+            process.stdin.close()
+            await asyncio.wait_for(process.wait(), 60)
+    finally:
+        if killed:
+            report.kills += 1
+        if process.returncode is None:
+            process.kill()
+        await process.wait()
+        user.busy = False
+
+
+async def _run(command: list[str], env: dict[str, str]) -> tuple[int, str]:
+    process = await asyncio.create_subprocess_exec(
+        str(SCRIPT),
+        *command,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 120)
+    return process.returncode or 0, (out or err).decode()
+
+
+def _check(user: User, memories: list[dict[str, object]], report: Report) -> None:
+    homes = [m for m in memories if m.get("key") == "location.home"]
+    said = user.said
+    answered = [t for t, ok in zip(user.said, user.answered, strict=True) if ok]
+    where = f"user {user.index}"
+    others = [
+        m
+        for m in memories
+        if f"Soakville-{user.index}-" not in str(m.get("text", ""))
+        and f"Rex{user.index}" not in str(m.get("text", ""))
+        and m.get("key") not in (None, "location.home", f"pet.dog.rex{user.index}")
+    ]
+    if others:
+        report.problems.append(f"{where}: memories that are not theirs: {others}")
+    dogs = [m for m in memories if m.get("key") == f"pet.dog.rex{user.index}"]
+    report.facts_checked += 1
+    if user.dog_answered and len(dogs) != 1:
+        report.problems.append(f"{where}: the dog {len(dogs)} times")
+    if not answered and not homes:
+        return
+    report.facts_checked += 1
+    if len(homes) != 1:
+        report.problems.append(f"{where}: {len(homes)} homes")
+        return
+    home = homes[0]
+    current = str(home.get("value"))
+    if answered:
+        last = said.index(answered[-1])
+        if current not in said[last:]:
+            report.problems.append(f"{where}: lives in {current}, last said {answered[-1]}")
+    history = list(home.get("history") or [])  # type: ignore[call-overload]
+    known = {str(h.get("value")) for h in history} | {current}
+    report.facts_checked += len(answered)
+    missing = [t for t in answered if t not in known]
+    if missing:
+        report.problems.append(f"{where}: answered towns missing from the timeline: {missing}")
+    spans = [(str(h["valid_from"]), str(h["valid_to"])) for h in history]
+    for (start, end), (next_start, _) in itertools.pairwise(spans):
+        if not start < end <= next_start:
+            report.problems.append(f"{where}: history out of order: {spans}")
+            break
+    foreign = [v for v in known if not v.startswith(f"Soakville-{user.index}-")]
+    if foreign:
+        report.problems.append(f"{where}: another user's towns: {foreign}")
+
+
+async def soak(
+    *,
+    processes: int,
+    users: int,
+    turns: int,
+    kill: float,
+    seed: int,
+    data_dir: Path,
+    env_extra: dict[str, str] | None = None,
+) -> Report:
+    """Run the soak and check the result; the report lists any problem found."""
+    rng = random.Random(seed)
+    env = _env(data_dir, env_extra or {})
+    people = [User(i, f"soak-user-{seed}-{i}") for i in range(users)]
+    report = Report()
+    started = time.perf_counter()
+    running: set[asyncio.Task[None]] = set()
+    while report.turns_sent < turns or running:
+        while len(running) < processes and report.turns_sent < turns:
+            idle = [u for u in people if not u.busy]
+            if not idle:
+                break
+            user = rng.choice(idle)
+            user.busy = True
+            running.add(asyncio.create_task(_session(user, env, rng, kill, report)))
+        done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            task.result()
+    for user in people:
+        code, out = await _run(["memories", "list", "--user", user.name, "--json"], env)
+        if code != 0:
+            report.problems.append(f"user {user.index}: memories list exited {code}: {out}")
+            continue
+        _check(user, json.loads(out), report)
+    code, out = await _run(["stats", "--json"], env)
+    journal = json.loads(out)["journal"] if code == 0 else {}
+    if journal.get("pending") != 0 or journal.get("parked") != 0:
+        report.problems.append(f"journal after recovery: {journal or out}")
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--processes", type=int, default=8)
+    parser.add_argument("--users", type=int, default=200)
+    parser.add_argument("--turns", type=int, default=2000)
+    parser.add_argument("--kill", type=float, default=0.2, help="chance a session is killed")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--keep", action="store_true", help="keep the data directory")
+    args = parser.parse_args()
+    data_dir = Path(tempfile.mkdtemp(prefix="companion-soak-"))
+    try:
+        report = asyncio.run(
+            soak(
+                processes=args.processes,
+                users=args.users,
+                turns=args.turns,
+                kill=args.kill,
+                seed=args.seed,
+                data_dir=data_dir,
+            )
+        )
+    finally:
+        if not args.keep:
+            shutil.rmtree(data_dir, ignore_errors=True)
+    print(report.line())
+    for problem in report.problems[:50]:
+        print("  " + problem)
+    return 1 if report.problems else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
