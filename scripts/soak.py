@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import json
 import os
@@ -30,6 +31,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -64,6 +66,7 @@ class Report:
     turns_sent: int = 0
     turns_answered: int = 0
     kills: int = 0
+    disruptions: int = 0
     facts_checked: int = 0
     problems: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -71,7 +74,8 @@ class Report:
     def line(self) -> str:
         return (
             f"sessions {self.sessions}, turns sent {self.turns_sent}, answered "
-            f"{self.turns_answered}, kills {self.kills}, facts checked {self.facts_checked}, "
+            f"{self.turns_answered}, kills {self.kills}, disruptions {self.disruptions}, "
+            f"facts checked {self.facts_checked}, "
             f"problems {len(self.problems)}, {self.seconds:.0f} s"
         )
 
@@ -102,7 +106,8 @@ async def _session(
     report.sessions += 1
     killed = False
     try:
-        await asyncio.wait_for(process.stdout.readline(), 60)  # the greeting
+        if not await asyncio.wait_for(process.stdout.readline(), 60):  # the greeting
+            return  # it could not start (the store down): nothing was said
         lines = rng.randint(1, 4)
         kill_at = rng.randrange(lines * 2) if rng.random() < kill else None
         for step in range(lines * 2):
@@ -120,8 +125,11 @@ async def _session(
                     user.answered.append(False)
                     text = f"I live in {town}."
                 report.turns_sent += 1
-                process.stdin.write((text + "\n").encode())
-                await process.stdin.drain()
+                try:
+                    process.stdin.write((text + "\n").encode())
+                    await process.stdin.drain()
+                except (BrokenPipeError, ConnectionResetError):
+                    break  # it ended on its own (an error it reported): not answered
                 pending = town
             else:  # its answer
                 reply = await asyncio.wait_for(process.stdout.readline(), 60)
@@ -133,7 +141,8 @@ async def _session(
                 else:
                     user.answered[user.said.index(pending)] = True
         if not killed:
-            process.stdin.close()
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                process.stdin.close()
             await asyncio.wait_for(process.wait(), 60)
     finally:
         if killed:
@@ -211,15 +220,26 @@ async def soak(
     seed: int,
     data_dir: Path,
     env_extra: dict[str, str] | None = None,
+    disruptions: dict[int, Callable[[], None]] | None = None,
 ) -> Report:
-    """Run the soak and check the result; the report lists any problem found."""
+    """Run the soak and check the result; the report lists any problem found.
+
+    ``disruptions`` maps a number of turns sent to a blocking call made then, in a
+    thread, while the sessions go on (a database restart, Redis stopped for a while).
+    """
     rng = random.Random(seed)
     env = _env(data_dir, env_extra or {})
     people = [User(i, f"soak-user-{seed}-{i}") for i in range(users)]
     report = Report()
     started = time.perf_counter()
     running: set[asyncio.Task[None]] = set()
+    due = dict(sorted((disruptions or {}).items()))
+    troubles: list[asyncio.Future[None]] = []
     while report.turns_sent < turns or running:
+        while due and report.turns_sent >= next(iter(due)):
+            disrupt = due.pop(next(iter(due)))
+            troubles.append(asyncio.ensure_future(asyncio.to_thread(disrupt)))
+            report.disruptions += 1
         while len(running) < processes and report.turns_sent < turns:
             idle = [u for u in people if not u.busy]
             if not idle:
@@ -230,6 +250,8 @@ async def soak(
         done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
         for task in done:
             task.result()
+    for trouble in troubles:
+        await trouble  # every server is back before the checks
     for user in people:
         code, out = await _run(["memories", "list", "--user", user.name, "--json"], env)
         if code != 0:

@@ -55,6 +55,21 @@ class PostgresServer:
     def dsn(self, database: str = "companion") -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
 
+    def pause(self) -> None:
+        """Stop the server, keeping its data and port (a failover, a restart)."""
+        _run([str(PG_BIN / "pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "-w", "stop"])
+
+    def resume(self) -> None:
+        """Start a paused server again on the same port, with the same data."""
+        options = f"{_SETTINGS} -p {self.port} -k {self.root}"
+        _run(
+            [
+                str(PG_BIN / "pg_ctl"),
+                *("-D", str(self.data_dir), "-o", options),
+                *("-l", str(self.root / "server.log"), "-w", "-t", "30", "start"),
+            ]
+        )
+
     def stop(self) -> None:
         if (self.data_dir / "postmaster.pid").exists():
             _run([str(PG_BIN / "pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "-w", "stop"])
