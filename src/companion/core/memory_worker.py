@@ -61,6 +61,8 @@ RETRY_FIRST_SECONDS = 5.0
 RETRY_MAX_SECONDS = 300.0
 # How many turns' retry times a process keeps (the oldest are forgotten: retried soonest).
 RETRY_TRACKED = 10_000
+# The background sweep leaves turns younger than this to the session that said them.
+SWEEP_GRACE_SECONDS = 120.0
 
 
 class _Outcome(enum.Enum):
@@ -285,14 +287,21 @@ class MemoryWorker:
             return False
         return True
 
-    async def recover(self, limit: int = 10_000, *, user_id: UUID | None = None) -> int:
+    async def recover(
+        self,
+        limit: int = 10_000,
+        *,
+        user_id: UUID | None = None,
+        older_than: timedelta | None = None,
+    ) -> int:
         """Work the turns left pending (by an earlier process, an outage, a crash): of one
         user, or of every user; returns how many were done. Never raises for a turn.
 
         Each user's turns are worked in the order they were said: a turn that has to wait
         (a failure retrying can fix, its retry not due yet) holds its user's later turns
         back until the next sweep; other users go on. A turn this process is working on
-        already (a live session's) is left to it.
+        already (a live session's) is left to it; with ``older_than``, so is any turn
+        younger than that (another process's live session is most likely on it).
         """
         try:
             pending = await self._conversations.pending_turns(limit, user_id)
@@ -304,6 +313,9 @@ class MemoryWorker:
         done = 0
         for turn in pending:
             if turn.user_id in held:
+                continue
+            if older_than is not None and turn.created_at > now - older_than:
+                held.add(turn.user_id)
                 continue
             if turn.id in self._active or not self._retry.due(turn.id, now):
                 held.add(turn.user_id)
@@ -328,10 +340,13 @@ class MemoryWorker:
             self._sweeper = asyncio.get_running_loop().create_task(self._sweep(every))
 
     async def _sweep(self, every: float) -> None:
+        # A turn younger than this is most likely still being worked by the live session
+        # that said it, in this process or another: the sweep is for abandoned ones.
+        grace = timedelta(seconds=max(SWEEP_GRACE_SECONDS, 2 * every))
         while True:
             await asyncio.sleep(every)
             try:
-                await self.recover()
+                await self.recover(older_than=grace)
             except Exception:  # a bug in one sweep must not stop the next
                 log.exception("memory_sweep_crashed")
 

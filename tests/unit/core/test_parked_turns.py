@@ -11,7 +11,7 @@ import pytest
 from tests.unit.inbound.livekit.world import ADA, EVE, World
 
 from companion.adapters.local.offline_chat_model import OfflineChatModel
-from companion.core.memory_worker import RETRY_FIRST_SECONDS
+from companion.core.memory_worker import RETRY_FIRST_SECONDS, SWEEP_GRACE_SECONDS
 from companion.domain.errors import ChatModelUnavailable, EmbeddingModelMismatch
 from companion.domain.models import Memory, MemoryCandidate, Role
 
@@ -86,3 +86,14 @@ async def test_a_failure_retrying_can_fix_waits_and_holds_that_users_later_turns
     world.clock.advance(timedelta(seconds=RETRY_FIRST_SECONDS))
     assert await world.worker.recover() == 2
     assert {m.value for m in await world.memories.list(EVE)} == {"Lyon", "Miso"}
+
+
+async def test_the_sweep_leaves_a_young_turn_to_the_live_session_that_said_it(
+    world: World,
+) -> None:
+    world.model.poison = None  # type: ignore[attr-defined]
+    await journal(world, ADA, "I have a dog called Rex.")  # another process is on it
+    grace = timedelta(seconds=SWEEP_GRACE_SECONDS)
+    assert await world.worker.recover(older_than=grace) == 0
+    world.clock.advance(grace)  # nobody finished it: it was abandoned
+    assert await world.worker.recover(older_than=grace) == 1
