@@ -16,6 +16,7 @@ not overlapping, the dog exactly once, nothing of another user; and the journal 
 nothing pending or parked.
 
     .venv/bin/python scripts/soak.py [--processes 8] [--users 200] [--turns 2000] [--kill 0.2]
+        [--postgres]   # PostgreSQL + Redis, restarted and stopped mid-run
 """
 
 from __future__ import annotations
@@ -274,8 +275,38 @@ def main() -> int:
     parser.add_argument("--kill", type=float, default=0.2, help="chance a session is killed")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep", action="store_true", help="keep the data directory")
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="on a PostgreSQL and a redis-server started here (as the tests start them),"
+        " PostgreSQL restarted at a third of the turns and Redis stopped at two thirds",
+    )
     args = parser.parse_args()
     data_dir = Path(tempfile.mkdtemp(prefix="companion-soak-"))
+    stop_servers: list[Callable[[], None]] = []
+    env_extra: dict[str, str] = {}
+    disruptions: dict[int, Callable[[], None]] = {}
+    if args.postgres:
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+        from tests.servers.postgres import start_server
+        from tests.servers.redis import RedisServer
+
+        database, redis = start_server(), RedisServer()
+        redis.start()
+        stop_servers = [redis.close, database.stop]
+        env_extra = {"DATABASE_URL": database.dsn(), "REDIS_URL": redis.url}
+
+        def restart_postgres() -> None:
+            database.pause()
+            time.sleep(5)
+            database.resume()
+
+        def stop_redis() -> None:
+            redis.stop()
+            time.sleep(5)
+            redis.start()
+
+        disruptions = {args.turns // 3: restart_postgres, 2 * args.turns // 3: stop_redis}
     try:
         report = asyncio.run(
             soak(
@@ -285,9 +316,13 @@ def main() -> int:
                 kill=args.kill,
                 seed=args.seed,
                 data_dir=data_dir,
+                env_extra=env_extra,
+                disruptions=disruptions,
             )
         )
     finally:
+        for stop in stop_servers:
+            stop()
         if not args.keep:
             shutil.rmtree(data_dir, ignore_errors=True)
     print(report.line())
