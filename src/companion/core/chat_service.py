@@ -76,7 +76,7 @@ class ChatService:
         """
         ended_cleanly = await self._conversations.ended_cleanly(user_id)
         if not ended_cleanly:
-            await self._worker.recover(user_id=user_id)
+            await self._worker.recover(user_id=user_id, retry_now=True)
         self._worker.sweep_in_background(self._sweep_every)
         profile = await self._users.mark_seen(user_id)  # the session's one profile read
         session = await self._conversations.start(user_id, profile, ended_cleanly=ended_cleanly)
@@ -108,7 +108,8 @@ class ChatService:
             await self._rebuild_profile(session)
         if self._settle is not None:
             await self._settle(session.user_id, everything=True)
-        if drained:  # else the next start works what is left before it greets
+        if drained and not self._worker.left_pending(session.user_id):
+            # Else the next start works what is left before it greets.
             await self._conversations.mark_closed(session)
         log.info("session_ended", turns=session.turns, learned=len(session.learned))
         return summary

@@ -137,6 +137,9 @@ class MemoryWorker:
         # Turns queued or being worked by this process (a sweep leaves them alone).
         self._active: set[UUID] = set()
         self._retry = RetrySchedule()
+        # Users with a turn left pending by a failure retrying can fix (their session's
+        # end is then not a clean one: the next start works it first).
+        self._waiting: dict[UUID, set[UUID]] = {}
         self.parked = 0
         self.processed = 0
         self.failed = 0
@@ -224,14 +227,30 @@ class MemoryWorker:
                         attempts=attempt + 1,
                         retry_in_s=round(delay, 1),
                     )
+                    self._waiting.setdefault(turn.user_id, set()).add(turn.id)
                     return _Outcome.LATER
                 await asyncio.sleep(self._backoff * 2**attempt)
             except Exception as exc:  # retrying cannot fix it: set the turn aside, go on
-                return await self._park(turn, exc)
+                outcome = await self._park(turn, exc)
+                if outcome is _Outcome.PARKED:
+                    self._done_waiting(turn)
+                return outcome
             else:
                 self._retry.forget(turn.id)
+                self._done_waiting(turn)
                 return _Outcome.DONE
         return _Outcome.LATER
+
+    def _done_waiting(self, turn: ConversationTurn) -> None:
+        waiting = self._waiting.get(turn.user_id)
+        if waiting is not None:
+            waiting.discard(turn.id)
+            if not waiting:
+                del self._waiting[turn.user_id]
+
+    def left_pending(self, user_id: UUID) -> bool:
+        """Whether a turn of this user failed in a way a retry can fix and is not done yet."""
+        return user_id in self._waiting
 
     async def _park(self, turn: ConversationTurn, exc: Exception) -> _Outcome:
         reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
@@ -293,6 +312,7 @@ class MemoryWorker:
         *,
         user_id: UUID | None = None,
         older_than: timedelta | None = None,
+        retry_now: bool = False,
     ) -> int:
         """Work the turns left pending (by an earlier process, an outage, a crash): of one
         user, or of every user; returns how many were done. Never raises for a turn.
@@ -302,6 +322,7 @@ class MemoryWorker:
         back until the next sweep; other users go on. A turn this process is working on
         already (a live session's) is left to it; with ``older_than``, so is any turn
         younger than that (another process's live session is most likely on it).
+        ``retry_now`` tries turns whose retry is not due yet (the user is back).
         """
         try:
             pending = await self._conversations.pending_turns(limit, user_id)
@@ -317,7 +338,7 @@ class MemoryWorker:
             if older_than is not None and turn.created_at > now - older_than:
                 held.add(turn.user_id)
                 continue
-            if turn.id in self._active or not self._retry.due(turn.id, now):
+            if turn.id in self._active or not (retry_now or self._retry.due(turn.id, now)):
                 held.add(turn.user_id)
                 continue
             self._active.add(turn.id)

@@ -97,3 +97,16 @@ async def test_the_sweep_leaves_a_young_turn_to_the_live_session_that_said_it(
     assert await world.worker.recover(older_than=grace) == 0
     world.clock.advance(grace)  # nobody finished it: it was abandoned
     assert await world.worker.recover(older_than=grace) == 1
+
+
+async def test_a_session_whose_turn_is_left_pending_does_not_end_cleanly(world: World) -> None:
+    world.model.poison = None  # type: ignore[attr-defined]
+    world.model.down = "Lyon"  # type: ignore[attr-defined]
+    chat = world.services.chat
+    session = await chat.start(ADA)
+    await chat.turn(session, "I moved to Lyon.")  # answered; its memory work fails for now
+    await chat.end(session)
+    assert not await world.container.services.conversations().ended_cleanly(ADA)
+    world.model.down = None  # type: ignore[attr-defined]
+    await chat.start(ADA)  # the next start works it before greeting
+    assert [m.value for m in await world.memories.list(ADA)] == ["Lyon"]

@@ -82,7 +82,7 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         if args.command == "onboard" or (
             args.command == "memories" and args.action not in ("reindex", "retry")
         ):
-            await worker.recover(user_id=user_id)
+            await worker.recover(user_id=user_id, retry_now=True)
         if args.command == "onboard":
             from companion.inbound.cli._onboard import run_onboard
 

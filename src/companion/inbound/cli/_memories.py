@@ -123,7 +123,7 @@ async def retry_parked(container: Container, user_id: UUID) -> tuple[int, int]:
     """Put the user's parked turns back and work them: (how many were parked, how many
     of the user's pending turns are now done). What still fails is parked again."""
     retried = await container.gateways.conversation_store().unpark_turns(user_id)
-    done = await container.services.memory_worker().recover(user_id=user_id)
+    done = await container.services.memory_worker().recover(user_id=user_id, retry_now=True)
     return retried, done
 
 
