@@ -9,7 +9,8 @@ A turn begins with the user's final words and finishes with the reply:
 
 The LiveKit agent calls the two around its LLM call; ``ChatService.turn`` (the library,
 the benchmarks) calls them around the chat model's reply. The turn's state lives in the
-:class:`Session` the caller holds, and only this class changes it.
+:class:`Session` the caller holds; this class is the only one that changes its turn
+fields (the memory work reports what a turn changed through ``Session.absorb``).
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ class TurnService:
         """
         current = session.current
         if current is not None and message_id is not None and current.message_id == message_id:
-            return current
+            return current  # the same message again: the same turn
         self.hand_on(session)
         said = validate_text(text, what="message", max_length=MAX_TURN_TEXT)
         started = time.perf_counter()
@@ -69,10 +70,7 @@ class TurnService:
         journalled = await self._conversations.record(session, Role.USER, said)
         position = session.turns - 1  # every turn of this session went through record()
         profile = session.profile  # kept current by the memory work (Session.absorb)
-        # A turn may be longer than a search query: the search reads its end.
-        retrieved = await self._rag.retrieve(
-            session.user_id, search_tail(said, MAX_QUERY), participants=profile.participants
-        )
+        memories = await self._retrieve(session, said, record_access=True)
         if self._settle is not None:  # nothing left to send when the search carried it
             await self._settle(session.user_id, everything=False)
         # Everything memory-related that the reply waits for ends here.
@@ -80,7 +78,7 @@ class TurnService:
         prepared = PreparedTurn(
             said=said,
             journalled=journalled,
-            memories=tuple(s.memory for s in retrieved),
+            memories=memories,
             profile=profile,
             position=position,
             message_id=message_id,
@@ -106,10 +104,16 @@ class TurnService:
         """The memories ``text`` calls up, with nothing written: no journal entry, no
         access count, no memory work (for words that are not final yet)."""
         said = validate_text(text, what="message", max_length=MAX_TURN_TEXT)
+        return await self._retrieve(session, said, record_access=False)
+
+    async def _retrieve(
+        self, session: Session, said: str, *, record_access: bool
+    ) -> tuple[Memory, ...]:
+        # A turn may be longer than a search query: the search reads its end.
         retrieved = await self._rag.retrieve(
             session.user_id,
             search_tail(said, MAX_QUERY),
-            record_access=False,
+            record_access=record_access,
             participants=session.profile.participants,
         )
         return tuple(s.memory for s in retrieved)

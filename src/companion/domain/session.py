@@ -2,7 +2,9 @@
 
 Every way in (a LiveKit room, ``console``, ``chat``, the library, the benchmarks) holds
 one :class:`Session` per conversation and passes it to the turn use case, which is the
-only code that changes it. In LiveKit it is the ``AgentSession``'s userdata.
+only code that changes its turn fields (the memory work reports what a turn changed
+through :meth:`Session.absorb`, and a tool that writes the profile sets it). In LiveKit
+it is the ``AgentSession``'s userdata.
 """
 
 from __future__ import annotations
