@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from tests.conftest import OpenAIPeer, PeerReply
+from tests.servers.openai_peer import OpenAIPeer, PeerReply
 
 from companion.adapters.local.local_embedder import LocalEmbedder
 from companion.adapters.memory import HashingEmbedder

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.conftest import OpenAIPeer, PeerReply
+from tests.servers.openai_peer import OpenAIPeer, PeerReply
 
 from companion.adapters.openai import OpenAIEmbedder
 from companion.domain.errors import EmbeddingError, EmbeddingUnavailable, InvalidInput

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from tests.conftest import OpenAIPeer, PeerReply
+from tests.servers.openai_peer import OpenAIPeer, PeerReply
 
 from companion.inbound.livekit.models import voice_llm, voice_stt
 from companion.inbound.livekit.session import VoiceSession

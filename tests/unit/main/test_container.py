@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
-from tests.conftest import OpenAIPeer
+from tests.servers.openai_peer import OpenAIPeer
 
 from companion.adapters.local.offline_chat_model import OfflineChatModel
 from companion.adapters.memory import HashingEmbedder, InMemoryMemoryStore, InMemoryProfileStore

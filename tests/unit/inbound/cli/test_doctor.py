@@ -6,7 +6,7 @@ import io
 import json
 from pathlib import Path
 
-from tests.conftest import OpenAIPeer, PeerReply
+from tests.servers.openai_peer import OpenAIPeer, PeerReply
 
 from companion.inbound.cli._doctor import run_doctor
 from companion.main.container import aclose_clients, build_container
