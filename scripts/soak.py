@@ -1,22 +1,27 @@
 """Soak: many companion processes, many users, random kill -9, then every word accounted for.
 
 The deployment in small: ``--processes`` console-script processes at once on one store
-(the SQLite file by default; ``DATABASE_URL`` and ``REDIS_URL`` in the environment for
-PostgreSQL and Redis), each one a user's session as a LiveKit job would hold it, the
-offline model and the hashing embedder (so the run is about the journal, not a model).
-Each session says a few things ("I live in <a town of its own>", once "I have a dog
-called ..."), and a session is killed with SIGKILL at a random point with probability
-``--kill``, mid-turn or between turns. A line counts as said once the companion answered
-it (the journal entry is written before the reply, so an answered line is durable).
+(the SQLite file by default; ``--postgres`` for PostgreSQL and Redis), each one a user's
+session as a LiveKit job would hold it, with the hashing embedder and a scripted
+OpenAI-compatible model on 127.0.0.1 whose extraction is slow (0.2-1.5 s) and fails
+(HTTP 503 for 3 s of every 15, and 10% of other calls), so memory work is still running,
+or waiting for a retry, when a process is killed. Each session says a few things ("I
+live in <a town of its own>", once "I have a dog called ..."), and a session is killed
+with SIGKILL at a random point with probability ``--kill``, mid-turn or between turns. A
+line counts as said once the companion answered it (the journal entry is written before
+the reply, so an answered line is durable). Claims on users' memory work last
+``LEASE_SECONDS`` here, so a killed process's users are taken over within the run.
 
-At the end every user's memories are listed (which works what a killed session left
-undone) and checked: one home, the last town said (or one said after it that was
-journalled before the kill), every answered town in its timeline, intervals ordered and
-not overlapping, the dog exactly once, nothing of another user; and the journal holds
-nothing pending or parked.
+At the end the model is healthy again, every killed process's claims have run out, and
+every user's memories are listed (which works what a killed session left undone) and
+checked: one home, the last town said (or one said after it that was journalled before
+the kill), every answered town in its timeline, intervals ordered and not overlapping,
+the dog exactly once, nothing of another user; and the journal holds nothing pending or
+parked.
 
     .venv/bin/python scripts/soak.py [--processes 8] [--users 200] [--turns 2000] [--kill 0.2]
         [--postgres]   # PostgreSQL + Redis, restarted and stopped mid-run
+        [--offline-model]   # the offline model instead of the scripted remote one
 """
 
 from __future__ import annotations
@@ -28,15 +33,27 @@ import itertools
 import json
 import os
 import random
+import re
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tests.servers.openai_peer import OpenAIPeer, PeerReply, running_peer  # noqa: E402
 
 SCRIPT = Path(sys.executable).with_name("companion-agent")
+# How long a claim on a user's memory work lasts here (the default is a minute): short,
+# so that killed processes' users are taken over, by other processes, during the run.
+LEASE_SECONDS = 3
 # Names the offline extractor reads as a place, unique per user and turn.
 TOWN = "Soakville-{user}-{turn}"
 DOG = "Rex{user}"
@@ -59,6 +76,65 @@ class User:
         return TOWN.format(user=self.index, turn=len(self.said))
 
 
+class ScriptedModel:
+    """The remote model of the soak: replies at once; extraction slow and failing at times.
+
+    Extraction reads the soak's own sentences and answers as a remote model would (the
+    slot keys the offline extractor uses, so the checks are the same either way).
+    """
+
+    HOME = re.compile(r"I live in (Soakville-\d+-\d+)\.")
+    DOG = re.compile(r"I have a dog called (Rex\d+)\.")
+
+    def __init__(self, seed: int) -> None:
+        self._rng = random.Random(seed)
+        self._lock = threading.Lock()
+        self.healthy = False  # set before the checks: the model is back
+        self.extractions = 0
+        self.failures = 0
+
+    def __call__(self, body: Any) -> PeerReply:
+        messages = body.get("messages") or [] if isinstance(body, dict) else []
+        system = str(messages[0].get("content", "")) if messages else ""
+        if not system.startswith("You extract memories"):
+            if isinstance(body, dict) and body.get("stream"):
+                return PeerReply(pieces=["Nice ", "to hear."])
+            return PeerReply(body=OpenAIPeer.completion("Nice to hear."))
+        with self._lock:
+            self.extractions += 1
+            delay = 0.02 if self.healthy else self._rng.uniform(0.2, 1.5)
+            down = (time.monotonic() // 3) % 5 == 0 or self._rng.random() < 0.1
+            failing = not self.healthy and down
+            if failing:
+                self.failures += 1
+        if failing:
+            error = {"error": {"message": "overloaded", "type": "server_error", "code": None}}
+            return PeerReply(503, error, headers={"retry-after-ms": "1"}, delay=delay / 4)
+        said = str(messages[-1].get("content", ""))
+        memories: list[dict[str, object]] = []
+        if home := self.HOME.search(said):
+            town = home.group(1)
+            memories.append(_item("personal", f"Lives in {town}", "location.home", town))
+        if dog := self.DOG.search(said):
+            name = dog.group(1)
+            memories.append(
+                _item("relationship", f"Has a dog called {name}", f"pet.dog.{name.lower()}", name)
+            )
+        content = json.dumps({"memories": memories})
+        return PeerReply(body=OpenAIPeer.completion(content), delay=delay)
+
+
+def _item(category: str, text: str, key: str, value: str) -> dict[str, object]:
+    return {
+        "category": category,
+        "text": text,
+        "importance": 8,
+        "key": key,
+        "value": value,
+        "forget": False,
+    }
+
+
 @dataclass
 class Report:
     """What the run did and what it found."""
@@ -68,6 +144,8 @@ class Report:
     turns_answered: int = 0
     kills: int = 0
     disruptions: int = 0
+    extractions: int = 0
+    extraction_failures: int = 0
     facts_checked: int = 0
     problems: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -76,6 +154,7 @@ class Report:
         return (
             f"sessions {self.sessions}, turns sent {self.turns_sent}, answered "
             f"{self.turns_answered}, kills {self.kills}, disruptions {self.disruptions}, "
+            f"model extractions {self.extractions} ({self.extraction_failures} failed), "
             f"facts checked {self.facts_checked}, "
             f"problems {len(self.problems)}, {self.seconds:.0f} s"
         )
@@ -84,6 +163,7 @@ class Report:
 def _env(data_dir: Path, extra: dict[str, str]) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "SUPABASE_"))}
     env.update({"COMPANION_EMBEDDER": "hashing", "COMPANION_DATA_DIR": str(data_dir)})
+    env["COMPANION_MEMORY_LEASE_SECONDS"] = str(LEASE_SECONDS)
     env.update(extra)
     return env
 
@@ -222,14 +302,45 @@ async def soak(
     data_dir: Path,
     env_extra: dict[str, str] | None = None,
     disruptions: dict[int, Callable[[], None]] | None = None,
+    remote_model: bool = True,
 ) -> Report:
     """Run the soak and check the result; the report lists any problem found.
 
     ``disruptions`` maps a number of turns sent to a blocking call made then, in a
     thread, while the sessions go on (a database restart, Redis stopped for a while).
+    ``remote_model``: the scripted remote model (else the offline one).
     """
+    if not remote_model:
+        return await _soak(
+            processes, users, turns, kill, seed, _env(data_dir, env_extra or {}), disruptions, None
+        )
+    model = ScriptedModel(seed)
+    with running_peer() as peer:
+        peer.responder = model
+        extra = {"OPENAI_API_KEY": "sk-soak-local", "OPENAI_BASE_URL": peer.base_url}
+        return await _soak(
+            processes,
+            users,
+            turns,
+            kill,
+            seed,
+            _env(data_dir, {**extra, **(env_extra or {})}),
+            disruptions,
+            model,
+        )
+
+
+async def _soak(
+    processes: int,
+    users: int,
+    turns: int,
+    kill: float,
+    seed: int,
+    env: dict[str, str],
+    disruptions: dict[int, Callable[[], None]] | None,
+    model: ScriptedModel | None,
+) -> Report:
     rng = random.Random(seed)
-    env = _env(data_dir, env_extra or {})
     people = [User(i, f"soak-user-{seed}-{i}") for i in range(users)]
     report = Report()
     started = time.perf_counter()
@@ -253,6 +364,10 @@ async def soak(
             task.result()
     for trouble in troubles:
         await trouble  # every server is back before the checks
+    if model is not None:
+        model.healthy = True
+        report.extractions, report.extraction_failures = model.extractions, model.failures
+    await asyncio.sleep(LEASE_SECONDS + 1)  # killed processes' claims run out
     for user in people:
         code, out = await _run(["memories", "list", "--user", user.name, "--json"], env)
         if code != 0:
@@ -276,6 +391,11 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep", action="store_true", help="keep the data directory")
     parser.add_argument(
+        "--offline-model",
+        action="store_true",
+        help="the offline model instead of the scripted remote one",
+    )
+    parser.add_argument(
         "--postgres",
         action="store_true",
         help="on a PostgreSQL and a redis-server started here (as the tests start them),"
@@ -287,7 +407,6 @@ def main() -> int:
     env_extra: dict[str, str] = {}
     disruptions: dict[int, Callable[[], None]] = {}
     if args.postgres:
-        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
         from tests.servers.postgres import start_server
         from tests.servers.redis import RedisServer
 
@@ -318,6 +437,7 @@ def main() -> int:
                 data_dir=data_dir,
                 env_extra=env_extra,
                 disruptions=disruptions,
+                remote_model=not args.offline_model,
             )
         )
     finally:

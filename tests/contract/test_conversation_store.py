@@ -166,3 +166,76 @@ async def test_a_park_reason_is_one_bounded_line(conversation_store: Conversatio
     await conversation_store.park_turn(ADA, said.id, "line one\nline two " + "y" * 900, T0)
     (parked,) = await conversation_store.parked_turns(ADA, 10)
     assert parked.reason.startswith("line one line two y") and len(parked.reason) <= 500
+
+
+async def test_one_claimant_at_a_time_holds_a_users_memory_work(
+    conversation_store: ConversationStore,
+) -> None:
+    session = uuid.uuid4()
+    ada = [turn(ADA, session, f"ada {i}", 2 * i) for i in range(3)]
+    for t in [*ada, turn(BOB, uuid.uuid4(), "bob", 8)]:
+        await conversation_store.append_turn(t)
+    await conversation_store.mark_processed(ADA, ada[0].id, T0)
+    # The claim reads the user's pending turns, oldest first, under the lease.
+    assert await conversation_store.claim_user(ADA, "worker-a", 60) == ada[1:]
+    assert await conversation_store.claim_user(ADA, "worker-b", 60) is None  # held
+    assert await conversation_store.claim_user(ADA, "worker-a", 60, 1) == ada[1:2]  # renewed
+    assert await conversation_store.claim_user(BOB, "worker-b", 60) is not None  # other user
+    await conversation_store.release_user(ADA, "worker-b")  # not b's lease: no effect
+    assert await conversation_store.claim_user(ADA, "worker-b", 60) is None
+    await conversation_store.release_user(ADA, "worker-a")
+    assert await conversation_store.claim_user(ADA, "worker-b", 60) == ada[1:]
+    await conversation_store.release_user(ADA, "worker-b")
+    await conversation_store.release_user(ADA, "worker-b")  # released already: no effect
+
+
+async def test_a_lease_that_ran_out_is_taken_over(conversation_store: ConversationStore) -> None:
+    import asyncio
+
+    said = turn(ADA, uuid.uuid4(), "I live in Oslo", 0)
+    await conversation_store.append_turn(said)
+    assert await conversation_store.claim_user(ADA, "killed-worker", 0.05) == [said]
+    await asyncio.sleep(0.2)  # the killed process never renews it
+    assert await conversation_store.claim_user(ADA, "sweeper", 60) == [said]
+    assert await conversation_store.claim_user(ADA, "killed-worker", 60) is None
+
+
+@pytest.mark.parametrize(
+    ("owner", "seconds"),
+    [
+        ("", 60),
+        ("   ", 60),
+        ("a\nb", 60),
+        ("x" * 201, 60),
+        ("w", 0),
+        ("w", -1),
+        ("w", float("nan")),
+        ("w", 86_401),
+        ("w", True),
+        (7, 60),
+    ],
+)
+async def test_a_bad_lease_is_refused_and_takes_nothing(
+    conversation_store: ConversationStore, owner: object, seconds: object
+) -> None:
+    with pytest.raises(InvalidInput):
+        await conversation_store.claim_user(ADA, owner, seconds)  # type: ignore[arg-type]
+    assert await conversation_store.claim_user(ADA, "worker-a", 60) == []
+
+
+async def test_the_holder_is_known_and_a_dead_holders_claim_is_taken_over_at_once(
+    conversation_store: ConversationStore,
+) -> None:
+    said = turn(ADA, uuid.uuid4(), "I live in Oslo", 0)
+    await conversation_store.append_turn(said)
+    assert await conversation_store.claim_holder(ADA) is None
+    assert await conversation_store.claim_user(ADA, "host/b00t:ab12:4242", 60) == [said]
+    assert await conversation_store.claim_holder(ADA) == "host/b00t:ab12:4242"
+    # Taking over names the owner known to be gone; any other holder keeps its lease.
+    assert await conversation_store.claim_user(ADA, "w2", 60, take_over="someone-else") is None
+    assert await conversation_store.claim_user(ADA, "w2", 60, take_over="host/b00t:ab12:4242") == [
+        said
+    ]
+    assert await conversation_store.claim_holder(ADA) == "w2"
+    await conversation_store.release_user(ADA, "w2")
+    assert await conversation_store.claim_holder(ADA) is None

@@ -117,6 +117,7 @@ def test_fresh_file_is_migrated_once_and_reopening_changes_nothing(db_path: Path
             (3, "0003_memory_history"),
             (4, "0004_turn_journal"),
             (5, "0005_parked_turns"),
+            (6, "0006_memory_claims"),
         ]
         assert conn.execute("PRAGMA user_version").fetchone()[0] == LATEST_VERSION
     conn.close()

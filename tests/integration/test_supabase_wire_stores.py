@@ -527,3 +527,77 @@ async def test_memory_keys_of_a_user_without_any_are_empty(
         await SupabaseMemoryStore(client).keys(BOB)
     with pytest.raises(InvalidInput):
         await SupabaseMemoryStore(client).keys(str(ADA))  # type: ignore[arg-type]
+
+
+# --- claims on a user's memory work -------------------------------------------------------
+
+
+async def test_a_claim_is_one_rpc_call_and_reads_the_users_pending_turns(
+    api: respx.MockRouter, conversations: SupabaseConversationStore
+) -> None:
+    said = [turn(0), turn(2)]
+    route = api.post("/rpc/companion_claim_memory_work").mock(
+        side_effect=[
+            httpx.Response(200, json=[turn_row(t) for t in said]),
+            httpx.Response(200, content=b"null"),  # another owner's lease runs
+        ]
+    )
+    assert await conversations.claim_user(ADA, "host:1a2b:4242", 120, 50) == said
+    assert await conversations.claim_user(ADA, "host:9f9f:77", 120) is None
+    first, second = route.calls
+    assert_service_role(first.request)
+    assert body(first.request) == {
+        "p_user_id": str(ADA),
+        "p_owner": "host:1a2b:4242",
+        "p_lease_seconds": 120.0,
+        "p_limit": 50,
+        "p_take_over": None,
+    }
+    assert body(second.request)["p_limit"] == 1000
+
+
+async def test_a_malformed_claim_answer_is_a_store_error(
+    api: respx.MockRouter, conversations: SupabaseConversationStore
+) -> None:
+    api.post("/rpc/companion_claim_memory_work").respond(200, json={"claimed": True})
+    with pytest.raises(StoreError, match="claim"):
+        await conversations.claim_user(ADA, "w", 60)
+
+
+async def test_the_claims_holder_is_read_and_an_expired_lease_holds_nothing(
+    api: respx.MockRouter, conversations: SupabaseConversationStore
+) -> None:
+    route = api.get("/companion_memory_claims").mock(
+        side_effect=[
+            httpx.Response(200, json=[{"owner": "w1", "lease_until": "2999-01-01T00:00:00+00:00"}]),
+            httpx.Response(200, json=[{"owner": "w1", "lease_until": "2000-01-01T00:00:00+00:00"}]),
+            httpx.Response(200, json=[]),
+        ]
+    )
+    assert await conversations.claim_holder(ADA) == "w1"
+    assert await conversations.claim_holder(ADA) is None  # ran out
+    assert await conversations.claim_holder(ADA) is None
+    assert params(route.calls[0].request) == {"select": "owner,lease_until", "user_id": f"eq.{ADA}"}
+
+
+async def test_a_release_deletes_only_this_owners_claim_of_this_user(
+    api: respx.MockRouter, conversations: SupabaseConversationStore
+) -> None:
+    route = api.delete("/companion_memory_claims").respond(204)
+    await conversations.release_user(ADA, "host:1a2b:4242")
+    (call,) = route.calls
+    assert_service_role(call.request)
+    assert params(call.request) == {"user_id": f"eq.{ADA}", "owner": "eq.host:1a2b:4242"}
+    assert prefer(call.request) == {"return=minimal"}
+
+
+async def test_a_bad_claim_sends_nothing(
+    api: respx.MockRouter, conversations: SupabaseConversationStore
+) -> None:
+    with pytest.raises(InvalidInput, match="owner"):
+        await conversations.claim_user(ADA, "two\nlines", 60)
+    with pytest.raises(InvalidInput, match="lease seconds"):
+        await conversations.claim_user(ADA, "w", 0)
+    with pytest.raises(InvalidInput, match="user id"):
+        await conversations.claim_user("ada", "w", 60)  # type: ignore[arg-type]
+    assert not api.calls

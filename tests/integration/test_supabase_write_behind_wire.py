@@ -39,6 +39,7 @@ async def test_a_session_on_supabase_is_one_rpc_call_a_turn(
     }
     turn_calls = api.post("/rpc/companion_apply_and_match").respond(200, json=[])
     batch_calls = api.post("/rpc/companion_apply_writes").respond(204)
+    claims = api.post("/rpc/companion_claim_memory_work").respond(200, json=[])
     settings = load_settings(
         companion={"data_dir": tmp_path, "embedder": "hashing"},
         supabase={"url": URL, "service_role_key": KEY},
@@ -58,9 +59,11 @@ async def test_a_session_on_supabase_is_one_rpc_call_a_turn(
     # One call per turn, one at the end; the first session also reads, once, what the
     # process keeps or the cache holds afterwards, and, since no clean end of the user's
     # last session is known here, the user's pending turns (what a crash left undone is
-    # worked before the greeting).
+    # worked before the greeting). The background worker claims the user's memory work
+    # once, before the first turn's; the end's call gives the claim up.
     assert turn_calls.call_count == len(SAID)
     assert batch_calls.call_count == 1
+    assert claims.call_count == 1
     assert sum(route.call_count for route in reads.values()) <= 5
     batches = [body(call.request)["p_batch"] for call in turn_calls.calls]
     # Each turn's call journals it before the reply...
@@ -72,5 +75,7 @@ async def test_a_session_on_supabase_is_one_rpc_call_a_turn(
     assert len(dog) == 1 and dog[0]["embedding_model"] and dog[0]["thread"]
     assert said_dog["id"] in [p["id"] for p in batches[2]["processed"]]
     end = body(batch_calls.calls[0].request)["p_batch"]
+    owner = body(claims.calls[0].request)["p_owner"]
+    assert end["claim_releases"] == [{"user_id": str(ADA), "owner": owner}]
     assert [s["session_id"] for s in end["summaries"]] == [str(session.session_id)]
     assert end["turns"] and all(t["role"] == "assistant" for t in end["turns"])

@@ -34,6 +34,7 @@ COMPANION_TABLES = (
     "companion_profiles",
     "companion_turns",
     "companion_summaries",
+    "companion_memory_claims",
 )
 _SETTINGS = (
     "-c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off"

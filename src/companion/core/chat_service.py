@@ -8,6 +8,7 @@ around the chat model's reply), then :meth:`ChatService.end`.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from uuid import UUID
 
@@ -74,12 +75,19 @@ class ChatService:
         cannot be worked now waits for the background sweep, which this process runs
         from now on. Neither ever fails the start.
         """
-        ended_cleanly = await self._conversations.ended_cleanly(user_id)
-        if not ended_cleanly:
-            await self._worker.recover(user_id=user_id, retry_now=True)
-        self._worker.sweep_in_background(self._sweep_every)
-        profile = await self._users.mark_seen(user_id)  # the session's one profile read
-        session = await self._conversations.start(user_id, profile, ended_cleanly=ended_cleanly)
+        # While the session is open this process keeps the claim on the user's memory
+        # work once it takes it: its turns are worked here, in order, one claimant.
+        self._worker.attend(user_id)
+        try:
+            ended_cleanly = await self._conversations.ended_cleanly(user_id)
+            if not ended_cleanly:
+                await self._worker.recover(user_id=user_id, retry_now=True)
+            self._worker.sweep_in_background(self._sweep_every)
+            profile = await self._users.mark_seen(user_id)  # the session's one profile read
+            session = await self._conversations.start(user_id, profile, ended_cleanly=ended_cleanly)
+        except BaseException:
+            await asyncio.shield(self._worker.leave(user_id))
+            raise
         # Every event logged for this session carries its ids.
         structlog.contextvars.bind_contextvars(
             user_id=str(user_id), session_id=str(session.session_id)
@@ -103,6 +111,9 @@ class ChatService:
         """Close the session: finish its memory work, summarise, prepare the next greeting."""
         self._turns.hand_on(session)  # a turn whose reply never came is remembered too
         drained = await self._worker.drain(_END_DRAIN_SECONDS)
+        if not session.let_go:  # the claim goes once the session's work is done
+            session.let_go = True
+            await self._worker.leave(session.user_id)
         summary = await self._conversations.end(session, open_threads=open_threads)
         if session.learned:
             await self._rebuild_profile(session)

@@ -9,6 +9,12 @@ the sweep each long-lived process runs in the background (:meth:`sweep_in_backgr
 with retries on a schedule that outlasts a database failover. A turn that fails in a way
 retrying cannot fix is parked with its reason, never fatal. Processing is idempotent:
 reconciliation makes a repeated turn a no-op.
+
+The journal is a work queue shared by every process on the store: a user's turns are
+worked only under a claim on the user (a lease in the store, renewed while the work goes
+on, taken over once it runs out), so one process at a time works a user's turns, in the
+order they were said, and two processes never do the same work. A session's process
+keeps the claim while the session is open and gives it up when it ends.
 """
 
 from __future__ import annotations
@@ -16,10 +22,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
-from collections import OrderedDict
+import os
+import time
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import structlog
 
@@ -63,12 +71,19 @@ RETRY_MAX_SECONDS = 300.0
 RETRY_TRACKED = 10_000
 # The background sweep leaves turns younger than this to the session that said them.
 SWEEP_GRACE_SECONDS = 120.0
+# How long a claim on a user's memory work lasts unless renewed: a process killed while it
+# held one delays that user's abandoned turns by at most this much. The claimant renews
+# it when less than half is left, before working a turn.
+LEASE_SECONDS = 60.0
+# How many of a user's pending turns one claim reads.
+CLAIM_READS = 1000
 
 
 class _Outcome(enum.Enum):
     DONE = "done"
     LATER = "later"
     PARKED = "parked"
+    BUSY = "busy"  # another process holds the user's claim: its turns are its to work
 
 
 class RetrySchedule:
@@ -118,6 +133,9 @@ class MemoryWorker:
         known_memories: int = 0,
         attempts: int = 4,
         backoff_seconds: float = 0.05,
+        machine: str = "local",
+        alive: Callable[[int], bool] | None = None,
+        lease_seconds: float = LEASE_SECONDS,
     ) -> None:
         self._conversations = conversations
         self._memories = memories
@@ -140,6 +158,22 @@ class MemoryWorker:
         # Users with a turn left pending by a failure retrying can fix (their session's
         # end is then not a clean one: the next start works it first).
         self._waiting: dict[UUID, set[UUID]] = {}
+        # Who this worker is to the other processes on the journal, and the claims on
+        # users' memory work it holds: user -> when (time.monotonic) the lease runs out.
+        # ``machine`` names this machine (and its process namespace) to the others, and
+        # ``alive(pid)`` says whether a process of it still runs: a claim a dead process
+        # of this machine held is taken over at once, not when its lease runs out.
+        self._machine = machine
+        self._alive = alive
+        self._name = f"{machine}:{uuid4().hex[:12]}"
+        self._pid = os.getpid()
+        self._lease = lease_seconds
+        self._leases: OrderedDict[UUID, float] = OrderedDict()
+        # Per user: jobs queued or being worked here, and sessions open in this process
+        # (a claim is kept while either lasts, and given up after).
+        self._queued: Counter[UUID] = Counter()
+        self._attending: Counter[UUID] = Counter()
+        self.busy = 0
         self.parked = 0
         self.processed = 0
         self.failed = 0
@@ -219,16 +253,7 @@ class MemoryWorker:
                 await self.process(turn, position, on_done)
             except _TRANSIENT as exc:
                 if attempt + 1 == self._attempts:
-                    self.failed += 1
-                    delay = self._retry.later(turn.id, self._clock.now())
-                    log.warning(
-                        "memory_work_deferred",
-                        error=type(exc).__name__,
-                        attempts=attempt + 1,
-                        retry_in_s=round(delay, 1),
-                    )
-                    self._waiting.setdefault(turn.user_id, set()).add(turn.id)
-                    return _Outcome.LATER
+                    return self._later(turn, exc, attempt + 1)
                 await asyncio.sleep(self._backoff * 2**attempt)
             except Exception as exc:  # retrying cannot fix it: set the turn aside, go on
                 outcome = await self._park(turn, exc)
@@ -240,6 +265,25 @@ class MemoryWorker:
                 self._done_waiting(turn)
                 return _Outcome.DONE
         return _Outcome.LATER
+
+    def _later(self, turn: ConversationTurn, exc: BaseException, attempts: int) -> _Outcome:
+        self.failed += 1
+        delay = self._retry.later(turn.id, self._clock.now())
+        log.warning(
+            "memory_work_deferred",
+            error=type(exc).__name__,
+            attempts=attempts,
+            retry_in_s=round(delay, 1),
+        )
+        self._waiting.setdefault(turn.user_id, set()).add(turn.id)
+        return _Outcome.LATER
+
+    def _busy(self, turn: ConversationTurn) -> _Outcome:
+        self.busy += 1
+        delay = self._retry.later(turn.id, self._clock.now())
+        log.info("memory_work_claimed_elsewhere", retry_in_s=round(delay, 1))
+        self._waiting.setdefault(turn.user_id, set()).add(turn.id)
+        return _Outcome.BUSY
 
     def _done_waiting(self, turn: ConversationTurn) -> None:
         waiting = self._waiting.get(turn.user_id)
@@ -264,6 +308,114 @@ class MemoryWorker:
         log.error("memory_turn_parked", error=type(exc).__name__, turn_id=str(turn.id))
         return _Outcome.PARKED
 
+    # -- claims on users' memory work ------------------------------------------------------
+
+    @property
+    def owner(self) -> str:
+        """Who this worker is to the other processes on the journal: its name and process
+        id (a LiveKit job process forked from the worker is another claimant)."""
+        return f"{self._name}:{os.getpid()}"
+
+    def _gone(self, holder: str) -> bool:
+        """Whether ``holder`` was a worker of a process of this machine that has died."""
+        parts = holder.rsplit(":", 2)
+        if self._alive is None or len(parts) != 3 or parts[0] != self._machine:
+            return False
+        try:
+            pid = int(parts[2])
+        except ValueError:
+            return False
+        return pid != os.getpid() and pid > 0 and not self._alive(pid)
+
+    async def _claim(self, user_id: UUID) -> tuple[bool, list[ConversationTurn] | None]:
+        """Hold the user's claim before working their turns: (held, and the user's pending
+        turns when the claim was just read from the journal; None when this process has
+        held it all along). Renewed when less than half the lease is left."""
+        if self._pid != os.getpid():  # forked: the parent's claims are not this process's
+            self._pid = os.getpid()
+            self._leases.clear()
+        now = time.monotonic()
+        deadline = self._leases.get(user_id)
+        if deadline is not None and deadline - now > self._lease / 2:
+            return True, None
+        pending = await self._conversations.claim_user(
+            user_id, self.owner, self._lease, CLAIM_READS
+        )
+        if pending is None:  # held: by a process of this machine that was killed?
+            holder = await self._conversations.claim_holder(user_id)
+            if holder is not None and self._gone(holder):
+                pending = await self._conversations.claim_user(
+                    user_id, self.owner, self._lease, CLAIM_READS, take_over=holder
+                )
+                if pending is not None:
+                    log.info("memory_claim_of_a_dead_process_taken_over")
+        if pending is None:
+            self._leases.pop(user_id, None)
+            return False, None
+        self._leases[user_id] = now + self._lease  # read before the call: never too late
+        self._leases.move_to_end(user_id)
+        for held, until in list(self._leases.items()):  # oldest first: forget run-out ones
+            if until > now:
+                break
+            del self._leases[held]
+        return True, pending
+
+    async def _release(self, user_id: UUID) -> None:
+        if self._leases.pop(user_id, None) is None:
+            return
+        try:
+            await self._conversations.release_user(user_id, self.owner)
+        except _TRANSIENT as exc:  # it runs out by itself
+            log.warning("memory_claim_kept_until_it_runs_out", error=type(exc).__name__)
+
+    def _idle(self, user_id: UUID) -> bool:
+        return not self._queued[user_id] and not self._attending[user_id]
+
+    def claims_held(self) -> int:
+        """Users whose memory work this process holds a claim on now."""
+        now = time.monotonic()
+        return sum(1 for until in self._leases.values() if until > now)
+
+    def attend(self, user_id: UUID) -> None:
+        """A session of this user opened in this process: a claim taken for its turns is
+        kept (and renewed as they are worked) until :meth:`leave`."""
+        self._attending[user_id] += 1
+
+    async def leave(self, user_id: UUID) -> None:
+        """The session closed: once none of the user's work is queued here, the claim is
+        given up, so the user's next session, in any process, works its turns at once."""
+        if self._attending[user_id] > 1:
+            self._attending[user_id] -= 1
+        else:
+            self._attending.pop(user_id, None)
+        if self._idle(user_id):
+            await self._release(user_id)
+
+    async def _work(
+        self, turn: ConversationTurn, position: int | None, on_done: OnDone | None
+    ) -> _Outcome:
+        """A live session's turn: first the user's claim, and any older turn of theirs left
+        pending (so a user's turns are worked in the order they were said), then the turn.
+        Another process holding the claim works the user's turns; this one is retried."""
+        try:
+            held, pending = await self._claim(turn.user_id)
+        except _TRANSIENT as exc:
+            return self._later(turn, exc, 1)
+        if not held:
+            return self._busy(turn)
+        now = self._clock.now()
+        for older in pending or ():
+            if older.id == turn.id or older.created_at > turn.created_at:
+                break
+            if older.id in self._active or not self._retry.due(older.id, now):
+                continue
+            self._active.add(older.id)
+            try:
+                await self._process_with_retries(older)
+            finally:
+                self._active.discard(older.id)
+        return await self._process_with_retries(turn, position, on_done)
+
     def submit(
         self,
         turn: ConversationTurn,
@@ -282,19 +434,29 @@ class MemoryWorker:
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._run(self._queue))
         self._active.add(turn.id)
+        self._queued[turn.user_id] += 1
         self._queue.put_nowait((turn, position, on_done))
 
     async def _run(self, queue: asyncio.Queue[_Job]) -> None:
         while True:
             turn, position, on_done = await queue.get()
             try:
-                await self._process_with_retries(turn, position, on_done)
+                await self._work(turn, position, on_done)
             except Exception:  # a bug in one turn must not stop the others
                 self.failed += 1
                 log.exception("memory_work_crashed")
             finally:
                 self._active.discard(turn.id)
-                queue.task_done()
+                user = turn.user_id
+                if self._queued[user] > 1:
+                    self._queued[user] -= 1
+                else:
+                    self._queued.pop(user, None)
+                try:
+                    if self._idle(user):
+                        await self._release(user)
+                finally:
+                    queue.task_done()
 
     async def drain(self, within: float | None = None) -> bool:
         """Wait until every submitted turn is processed; False if ``within`` seconds ran out."""
@@ -317,9 +479,12 @@ class MemoryWorker:
         """Work the turns left pending (by an earlier process, an outage, a crash): of one
         user, or of every user; returns how many were done. Never raises for a turn.
 
-        Each user's turns are worked in the order they were said: a turn that has to wait
-        (a failure retrying can fix, its retry not due yet) holds its user's later turns
-        back until the next sweep; other users go on. A turn this process is working on
+        A user's turns are worked only under the user's claim (one claimant at a time,
+        across processes; a user whose claim another process holds is left to it), in the
+        order they were said: a turn that has to wait (a failure retrying can fix, its
+        retry not due yet) holds its user's later turns back until the next sweep; other
+        users go on. The claim is given up after, unless a session of the user is open
+        here. A turn this process is working on
         already (a live session's) is left to it; with ``older_than``, so is any turn
         younger than that (another process's live session is most likely on it).
         ``retry_now`` tries turns whose retry is not due yet (the user is back).
@@ -329,18 +494,57 @@ class MemoryWorker:
         except _TRANSIENT as exc:
             log.warning("memory_journal_unreadable", error=type(exc).__name__)
             return 0
+        if user_id is not None and len(pending) < limit:
+            self._settle_waiting(user_id, {turn.id for turn in pending})
         now = self._clock.now()
-        held: set[UUID] = set()
-        done = 0
+        by_user: dict[UUID, list[ConversationTurn]] = {}
         for turn in pending:
-            if turn.user_id in held:
+            by_user.setdefault(turn.user_id, []).append(turn)
+        done = 0
+        for user, turns in by_user.items():
+            if not self._ready(turns[0], now, older_than, retry_now):
+                continue  # no claim taken for a user with nothing to do now
+            try:
+                held, fresh = await self._claim(user)
+            except _TRANSIENT as exc:
+                log.warning("memory_claim_failed", error=type(exc).__name__)
                 continue
-            if older_than is not None and turn.created_at > now - older_than:
-                held.add(turn.user_id)
-                continue
-            if turn.id in self._active or not (retry_now or self._retry.due(turn.id, now)):
-                held.add(turn.user_id)
-                continue
+            if not held:
+                continue  # another process works this user's turns
+            try:
+                done += await self._work_through(
+                    turns if fresh is None else fresh, now, older_than, retry_now
+                )
+            finally:
+                if self._idle(user):
+                    await self._release(user)
+        if done:
+            log.info("memory_journal_recovered", turns=done)
+        return done
+
+    def _ready(
+        self,
+        turn: ConversationTurn,
+        now: datetime,
+        older_than: timedelta | None,
+        retry_now: bool,
+    ) -> bool:
+        if older_than is not None and turn.created_at > now - older_than:
+            return False
+        return turn.id not in self._active and (retry_now or self._retry.due(turn.id, now))
+
+    async def _work_through(
+        self,
+        turns: Sequence[ConversationTurn],
+        now: datetime,
+        older_than: timedelta | None,
+        retry_now: bool,
+    ) -> int:
+        """One claimed user's pending turns in order, until one has to wait."""
+        done = 0
+        for turn in turns:
+            if not self._ready(turn, now, older_than, retry_now):
+                break
             self._active.add(turn.id)
             try:
                 outcome = await self._process_with_retries(turn)
@@ -349,10 +553,17 @@ class MemoryWorker:
             if outcome is _Outcome.DONE:
                 done += 1
             elif outcome is _Outcome.LATER:
-                held.add(turn.user_id)
-        if done:
-            log.info("memory_journal_recovered", turns=done)
+                break
         return done
+
+    def _settle_waiting(self, user_id: UUID, pending: set[UUID]) -> None:
+        """Forget waiting turns of the user that are no longer pending (another process's
+        claimant worked them)."""
+        waiting = self._waiting.get(user_id)
+        if waiting is not None:
+            waiting &= pending
+            if not waiting:
+                del self._waiting[user_id]
 
     def sweep_in_background(self, every: float) -> None:
         """Keep working abandoned turns while this process lives: every ``every`` seconds,
@@ -368,11 +579,16 @@ class MemoryWorker:
             await asyncio.sleep(every)
             try:
                 await self.recover(older_than=grace)
+                # This process's own turns that had to wait (a failure a retry can fix,
+                # or another process held the user's claim), young or not, when due.
+                for user_id in list(self._waiting):
+                    await self.recover(user_id=user_id)
             except Exception:  # a bug in one sweep must not stop the next
                 log.exception("memory_sweep_crashed")
 
     async def close(self, within: float) -> bool:
-        """Finish queued work within ``within`` seconds, then stop; False if work remains.
+        """Finish queued work within ``within`` seconds, then stop and give up the claims
+        held; False if work remains.
 
         Whatever is left stays pending in the journal and is recovered on the next start.
         """
@@ -387,6 +603,8 @@ class MemoryWorker:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        for user_id in list(self._leases):  # the next process need not wait for them
+            await self._release(user_id)
         if not finished:
             log.warning("memory_work_left_for_next_start", queued=self._queue_size())
         return finished

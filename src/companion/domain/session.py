@@ -56,6 +56,9 @@ class Session:
     current: PreparedTurn | None = None
     handed_on: bool = True
     answered: bool = True
+    # The session's end has let go of what its start held (the claim on the user's
+    # memory work in this process): once, however often the end runs.
+    let_go: bool = False
 
     @property
     def user_id(self) -> UUID:

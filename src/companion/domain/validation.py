@@ -126,6 +126,24 @@ def park_reason(reason: str) -> str:
     return line if len(line) <= MAX_PARK_REASON else line[: MAX_PARK_REASON - 1] + "…"
 
 
+MAX_LEASE_OWNER = 200
+MAX_LEASE_SECONDS = 86_400.0
+
+
+def lease_terms(owner: object, seconds: object) -> tuple[str, float]:
+    """A memory-work lease's owner (one printable line, at most 200 characters) and
+    length (more than 0 seconds, at most a day)."""
+    if not isinstance(owner, str) or not owner.strip() or not owner.isprintable():
+        raise InvalidInput("a lease needs an owner: one printable line")
+    if len(owner) > MAX_LEASE_OWNER:
+        raise InvalidInput(f"a lease owner is at most {MAX_LEASE_OWNER} characters")
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+        raise InvalidInput(f"lease seconds must be a number, got {seconds!r}")
+    if not 0 < seconds <= MAX_LEASE_SECONDS:  # also False for NaN
+        raise InvalidInput(f"lease seconds must be in (0, {MAX_LEASE_SECONDS:.0f}]")
+    return owner, float(seconds)
+
+
 def positive_limit(limit: object) -> bool:
     """True for a positive integer limit; False for zero or less (nothing to return)."""
     if isinstance(limit, bool) or not isinstance(limit, int):

@@ -7,6 +7,8 @@ offline chat model. Tests swap any provider with ``container.<name>.override(...
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -221,6 +223,28 @@ def _write_behind(
     return writes
 
 
+def _machine_name() -> str:
+    """This machine to the other workers on the journal: its host name (a container's
+    own) and its boot id, so process ids mean the same to every worker of that name."""
+    host = "".join(c for c in socket.gethostname() if c.isprintable() and c != ":")[:100]
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text(encoding="ascii").strip()
+    except OSError:
+        boot = ""
+    return f"{host or 'host'}/{boot[:8] or 'boot'}"
+
+
+def _process_alive(pid: int) -> bool:
+    """Whether a process with this id runs on this machine (signal 0 checks, sends none)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # it exists, but is not ours to signal
+        return True
+    return True
+
+
 def _settler(writes: WriteBehind | None) -> Callable[..., Awaitable[None]] | None:
     return None if writes is None else writes.settle
 
@@ -433,6 +457,9 @@ class Services(containers.DeclarativeContainer):
         clock=gateways.clock,
         rag=rag,
         known_memories=config.derived.known_memories,
+        machine=providers.Callable(_machine_name),
+        alive=_process_alive,
+        lease_seconds=config.companion.memory_lease_seconds,
     )
     stats = providers.Factory(
         StatsService,

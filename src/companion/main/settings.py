@@ -47,6 +47,9 @@ class CompanionSettings(BaseModel):
     # How often a long-lived process (chat, a LiveKit job, a library session) works the
     # journal's abandoned turns in the background.
     recovery_sweep_seconds: float = Field(default=30.0, gt=0, le=3600)
+    # How long a process's claim on a user's memory work lasts unless renewed: how long a
+    # killed process's users wait before another process takes their turns over.
+    memory_lease_seconds: float = Field(default=60.0, ge=1, le=86400)
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -51,6 +51,36 @@ class ConversationStore(Protocol):
         returns how many."""
         ...
 
+    async def claim_user(
+        self,
+        user_id: UUID,
+        owner: str,
+        lease_seconds: float,
+        limit: int = 1000,
+        *,
+        take_over: str | None = None,
+    ) -> list[ConversationTurn] | None:
+        """Take, or renew, the lease on this user's memory work for ``owner``, for
+        ``lease_seconds``: the journal is a work queue shared by every process, and one
+        claimant at a time works a user's turns, in the order they were said.
+
+        None when another owner holds a lease that has not run out (nothing changes);
+        else the user's pending turns as ``pending_turns(limit, user_id)`` gives them, read
+        under the lease. A lease that ran out is taken over; the store's own clock decides.
+        ``take_over`` names an owner known to be gone (its process died): its lease is
+        taken over at once, if it still holds it.
+        """
+        ...
+
+    async def claim_holder(self, user_id: UUID) -> str | None:
+        """Who holds an unexpired lease on this user's memory work, if anyone."""
+        ...
+
+    async def release_user(self, user_id: UUID, owner: str) -> None:
+        """Give up ``owner``'s lease on this user's memory work (no effect if another owner
+        holds it, or none does)."""
+        ...
+
     async def mark_processed(self, user_id: UUID, turn_id: UUID, when: datetime) -> None:
         """Record that the memory work for this turn of this user is done (idempotent)."""
         ...

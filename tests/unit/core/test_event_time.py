@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -35,11 +35,36 @@ async def test_a_turn_recovered_late_never_overrides_a_fact_said_after_it(world:
     await turns.begin(later, "I live in Berlin.")
     await turns.finish(later, "Berlin, lovely!")
     await world.worker.drain()
-    assert await world.worker.recover() == 1  # A's turn, worked now
+    # B's claim on the user's memory work read A's pending turn: worked first, in order.
+    assert await world.worker.recover() == 0
+    await _assert_berlin_after_paris(world, paris.created_at)
+
+
+async def test_a_turn_retried_late_never_overrides_a_fact_said_after_it(world: World) -> None:
+    chat = world.services.chat
+    conversations = world.container.services.conversations()
+    store = world.container.gateways.conversation_store()
+    crashed = await chat.start(ADA)
+    paris = await conversations.record(crashed, Role.USER, "I live in Paris.")
+    # A's memory work failed in a way a retry cannot fix (say, an embedder change): parked.
+    await store.park_turn(ADA, paris.id, "EmbeddingModelMismatch: reindex", world.clock.now())
+    world.clock.advance(timedelta(days=1))
+    later = await conversations.start(ADA)
+    turns = world.services.turns
+    await turns.begin(later, "I live in Berlin.")
+    await turns.finish(later, "Berlin, lovely!")
+    await world.worker.drain()
+    # Fixed, and retried (`memories retry`): A's turn is worked after B's, a day late.
+    assert await store.unpark_turns(ADA) == 1
+    assert await world.worker.recover() == 1
+    await _assert_berlin_after_paris(world, paris.created_at)
+
+
+async def _assert_berlin_after_paris(world: World, paris_said: datetime) -> None:
     (home,) = [m for m in await world.memories.list(ADA) if m.key == "location.home"]
     assert home.value == "Berlin"
     (was,) = home.history
-    assert (was.value, was.valid_from) == ("Paris", paris.created_at)
+    assert (was.value, was.valid_from) == ("Paris", paris_said)
     assert was.valid_to == (home.valid_from or home.created_at) and was.valid_from < was.valid_to
     assert isinstance(was, MemoryRevision)
 

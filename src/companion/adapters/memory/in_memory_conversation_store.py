@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from uuid import UUID
 
 from companion.domain.errors import Conflict, StoreError
 from companion.domain.models import ConversationSummary, ConversationTurn, ParkedTurn, Role
-from companion.domain.validation import park_reason, positive_limit, require_aware
+from companion.domain.validation import lease_terms, park_reason, positive_limit, require_aware
 from companion.ports.conversation_store import ConversationStore
 
 
@@ -20,6 +21,7 @@ class InMemoryConversationStore(ConversationStore):
         self._summaries: dict[UUID, ConversationSummary] = {}
         self._processed: set[UUID] = set()
         self._parked: dict[UUID, tuple[str, datetime]] = {}
+        self._leases: dict[UUID, tuple[str, float]] = {}  # user -> owner, monotonic deadline
         self._closed = False
 
     def _check_open(self) -> None:
@@ -84,6 +86,37 @@ class InMemoryConversationStore(ConversationStore):
         for turn_id in back:
             del self._parked[turn_id]
         return len(back)
+
+    async def claim_user(
+        self,
+        user_id: UUID,
+        owner: str,
+        lease_seconds: float,
+        limit: int = 1000,
+        *,
+        take_over: str | None = None,
+    ) -> list[ConversationTurn] | None:
+        self._check_open()
+        owner, seconds = lease_terms(owner, lease_seconds)
+        gone = None if take_over is None else lease_terms(take_over, 1.0)[0]
+        now = time.monotonic()
+        held = self._leases.get(user_id)
+        if held is not None and held[0] not in (owner, gone) and held[1] > now:
+            return None
+        self._leases[user_id] = (owner, now + seconds)
+        return await self.pending_turns(limit, user_id)
+
+    async def claim_holder(self, user_id: UUID) -> str | None:
+        self._check_open()
+        held = self._leases.get(user_id)
+        return held[0] if held is not None and held[1] > time.monotonic() else None
+
+    async def release_user(self, user_id: UUID, owner: str) -> None:
+        self._check_open()
+        owner, _ = lease_terms(owner, 1.0)
+        held = self._leases.get(user_id)
+        if held is not None and held[0] == owner:
+            del self._leases[user_id]
 
     async def mark_processed(self, user_id: UUID, turn_id: UUID, when: datetime) -> None:
         self._check_open()

@@ -16,6 +16,11 @@ from companion.adapters.postgres._codec import (
     load_string_list,
 )
 from companion.adapters.postgres.database import PostgresDatabase
+from companion.adapters.postgres.schema_json.rows import (
+    CLAIM_MEMORY_WORK,
+    claim_params,
+    claimed_turns,
+)
 from companion.domain.errors import Conflict, InvalidInput, StoreError
 from companion.domain.models import ConversationSummary, ConversationTurn, ParkedTurn, Role
 from companion.domain.validation import park_reason, positive_limit
@@ -166,6 +171,43 @@ class PostgresConversationStore(ConversationStore):
         )
         return int(status.rsplit(" ", 1)[-1])
 
+    async def claim_user(
+        self,
+        user_id: UUID,
+        owner: str,
+        lease_seconds: float,
+        limit: int = 1000,
+        *,
+        take_over: str | None = None,
+    ) -> list[ConversationTurn] | None:
+        """Take or renew the user's memory-work lease (``companion_claim_memory_work``, one
+        statement); None when another owner's lease still runs by the database's clock."""
+        self._check_open()
+        params = claim_params(user_id, owner, lease_seconds, limit, take_over)
+        answer = await self._db.fetchval(
+            f"SELECT {CLAIM_MEMORY_WORK}($1, $2, $3, $4, $5)", *_claim_args(params)
+        )
+        return claimed_turns(answer)
+
+    async def claim_holder(self, user_id: UUID) -> str | None:
+        """Who holds an unexpired lease on the user's memory work, if anyone."""
+        self._check_open()
+        holder: str | None = await self._db.fetchval(
+            "SELECT owner FROM companion_memory_claims"
+            " WHERE user_id = $1 AND lease_until > clock_timestamp()",
+            check_id(user_id, what="user id"),
+        )
+        return holder
+
+    async def release_user(self, user_id: UUID, owner: str) -> None:
+        """Give up ``owner``'s lease on the user's memory work."""
+        self._check_open()
+        params = claim_params(user_id, owner, 1.0, 0)
+        await self._db.execute(
+            "DELETE FROM companion_memory_claims WHERE user_id = $1 AND owner = $2",
+            *_claim_args(params)[:2],
+        )
+
     async def mark_processed(self, user_id: UUID, turn_id: UUID, when: datetime) -> None:
         """Record that the memory work for this turn is done (idempotent)."""
         self._check_open()
@@ -228,6 +270,16 @@ class PostgresConversationStore(ConversationStore):
     async def close(self) -> None:
         """Mark this store closed (later calls raise StoreError); the pool stays open."""
         self._closed = True
+
+
+def _claim_args(params: dict[str, Any]) -> tuple[Any, ...]:
+    return (
+        UUID(params["p_user_id"]),
+        params["p_owner"],
+        params["p_lease_seconds"],
+        params["p_limit"],
+        params["p_take_over"],
+    )
 
 
 def _turn_from_row(row: Any) -> ConversationTurn:

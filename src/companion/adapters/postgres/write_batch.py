@@ -54,7 +54,7 @@ class Touch:
 @dataclass(slots=True)
 class WriteBatch:
     """Writes applied together, in this order: memory deletes, updates, inserts; turns,
-    processed marks; touches; profiles; summaries.
+    processed marks; touches; profiles; summaries; claims on users' memory work given up.
 
     The order lets one batch hold a slot's removal and its new memory (a key freed by a
     delete or an update is free for an insert). An update or processed mark whose row is
@@ -70,6 +70,7 @@ class WriteBatch:
     touches: list[Touch] = field(default_factory=list)
     profiles: list[UserProfile] = field(default_factory=list)
     summaries: list[ConversationSummary] = field(default_factory=list)
+    claim_releases: list[tuple[UUID, str]] = field(default_factory=list)  # user, owner
 
     def __len__(self) -> int:
         return (
@@ -81,6 +82,7 @@ class WriteBatch:
             + len(self.touches)
             + len(self.profiles)
             + len(self.summaries)
+            + len(self.claim_releases)
         )
 
 

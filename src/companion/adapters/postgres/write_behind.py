@@ -58,6 +58,7 @@ from companion.domain.models import (
     MemoryCategory,
     MemoryQuery,
     ParkedTurn,
+    Role,
     UserProfile,
 )
 from companion.ports.conversation_store import ConversationStore
@@ -81,6 +82,7 @@ class _Pending:
     touches: dict[UUID, tuple[datetime, int]] = field(default_factory=dict)  # latest, uses
     profile: UserProfile | None = None
     summaries: dict[UUID, ConversationSummary] = field(default_factory=dict)
+    releases: dict[str, None] = field(default_factory=dict)  # owners giving up the claim
 
     def batch(self, user_id: UUID) -> WriteBatch:
         by_time: dict[datetime, list[UUID]] = {}
@@ -94,6 +96,7 @@ class _Pending:
             touches=[Touch(user_id, tuple(ids), when) for when, ids in by_time.items()],
             profiles=[] if self.profile is None else [self.profile],
             summaries=list(self.summaries.values()),
+            claim_releases=[(user_id, owner) for owner in self.releases],
         )
 
     def size(self) -> int:
@@ -104,6 +107,7 @@ class _Pending:
             + len(self.touches)
             + (self.profile is not None)
             + len(self.summaries)
+            + len(self.releases)
         )
 
 
@@ -446,6 +450,7 @@ class WriteBehind:
                 pending.touches[memory_id] = (max(latest, when), before + uses)
             pending.profile = newer.profile or pending.profile
             pending.summaries.update(newer.summaries)
+            pending.releases.update(newer.releases)
         self._pending[user_id] = pending
 
     async def _apply_one_by_one(
@@ -485,6 +490,8 @@ class WriteBehind:
                 await _attempt(self.profiles.save(profile))
             for summary in batch.summaries:
                 await _attempt(self.conversations.save_summary(summary))
+            for user_id, claimant in batch.claim_releases:
+                await _attempt(self.conversations.release_user(user_id, claimant))
             if unsent:
                 kept.append((owner, _Pending(since=time.monotonic(), turns=unsent)))
         return kept
@@ -555,6 +562,7 @@ def _combined(batches: builtins.list[WriteBatch]) -> WriteBatch:
         merged.touches += batch.touches
         merged.profiles += batch.profiles
         merged.summaries += batch.summaries
+        merged.claim_releases += batch.claim_releases
     return merged
 
 
@@ -754,6 +762,49 @@ class WriteBehindConversationStore(ConversationStore):
 
     async def parked_turns(self, user_id: UUID | None, limit: int) -> list[ParkedTurn]:
         return await self._store.parked_turns(user_id, limit)
+
+    async def claim_user(
+        self,
+        user_id: UUID,
+        owner: str,
+        lease_seconds: float,
+        limit: int = 1000,
+        *,
+        take_over: str | None = None,
+    ) -> list[ConversationTurn] | None:
+        # The pending turns it reads are the journal's as this process's writes not sent
+        # yet will make it: their processed marks taken off, their user turns added. A
+        # release of the same claim not sent yet must not undo this claim when it leaves.
+        waiting = await self._writes.pending(user_id)
+        if waiting is not None:
+            waiting.releases.pop(owner, None)
+        claimed = await self._store.claim_user(
+            user_id, owner, lease_seconds, limit, take_over=take_over
+        )
+        if claimed is None or waiting is None:
+            return claimed
+        done = set(waiting.processed)
+        done.update(t for t, w in waiting.turns.items() if w.processed_at is not None)
+        stored = {turn.id for turn in claimed}
+        unsent = [
+            w.turn
+            for w in waiting.turns.values()
+            if w.turn.role is Role.USER and w.processed_at is None and w.turn.id not in stored
+        ]
+        return [turn for turn in claimed if turn.id not in done] + unsent
+
+    async def claim_holder(self, user_id: UUID) -> str | None:
+        return await self._store.claim_holder(user_id)
+
+    async def release_user(self, user_id: UUID, owner: str) -> None:
+        # Rides with the user's next batch (a session's end sends one); until it lands,
+        # the claim stays this process's, which is what it would be if it had expired.
+        self._writes.check(WriteBatch(claim_releases=[(user_id, owner)]))
+
+        def fold(p: _Pending) -> None:
+            p.releases[owner] = None
+
+        await self._writes.defer(user_id, fold)
 
     async def unpark_turns(self, user_id: UUID | None) -> int:
         return await self._store.unpark_turns(user_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -19,7 +20,7 @@ from companion.adapters.sqlite._codec import (
 from companion.adapters.sqlite.database import SqliteDatabase
 from companion.domain.errors import Conflict, InvalidInput, StoreError
 from companion.domain.models import ConversationSummary, ConversationTurn, ParkedTurn, Role
-from companion.domain.validation import park_reason, positive_limit
+from companion.domain.validation import lease_terms, park_reason, positive_limit
 from companion.ports.conversation_store import ConversationStore
 
 _SELECT_TURNS = "SELECT id, user_id, session_id, role, text, created_at FROM conversation_turns"
@@ -130,6 +131,42 @@ class SqliteConversationStore(ConversationStore):
         uid = None if user_id is None else id_text(user_id, what="user id")
         count: int = await self._db.write(_unpark, uid)
         return count
+
+    async def claim_user(
+        self,
+        user_id: UUID,
+        owner: str,
+        lease_seconds: float,
+        limit: int = 1000,
+        *,
+        take_over: str | None = None,
+    ) -> list[ConversationTurn] | None:
+        """Take or renew the user's memory-work lease under ``BEGIN IMMEDIATE`` (one
+        writer at a time on this file); None when another owner's lease still runs."""
+        self._check_open()
+        uid = id_text(user_id, what="user id")
+        owner, seconds = lease_terms(owner, lease_seconds)
+        gone = None if take_over is None else lease_terms(take_over, 1.0)[0]
+        if not positive_limit(limit):
+            limit = 0
+        rows = await self._db.write(_claim, uid, owner, gone, int(seconds * 1_000_000), limit)
+        if rows is None:
+            return None
+        return [_turn_from_row(row, user_id) for row in rows]
+
+    async def claim_holder(self, user_id: UUID) -> str | None:
+        """Who holds an unexpired lease on the user's memory work, if anyone."""
+        self._check_open()
+        uid = id_text(user_id, what="user id")
+        holder: str | None = await self._db.run(_holder, uid)
+        return holder
+
+    async def release_user(self, user_id: UUID, owner: str) -> None:
+        """Give up ``owner``'s lease on the user's memory work."""
+        self._check_open()
+        uid = id_text(user_id, what="user id")
+        owner, _ = lease_terms(owner, 1.0)
+        await self._db.write(_release, uid, owner)
 
     async def mark_processed(self, user_id: UUID, turn_id: UUID, when: datetime) -> None:
         """Record that the memory work for this turn is done (idempotent)."""
@@ -260,6 +297,41 @@ def _unpark(conn: sqlite3.Connection, user_id: str | None) -> int:
         () if user_id is None else (user_id,),
     )
     return cursor.rowcount
+
+
+def _claim(
+    conn: sqlite3.Connection,
+    user_id: str,
+    owner: str,
+    gone: str | None,
+    micros: int,
+    limit: int,
+) -> list[Any] | None:
+    now = time.time_ns() // 1000
+    held = conn.execute(
+        "SELECT owner, lease_until FROM memory_claims WHERE user_id = ?", (user_id,)
+    ).fetchone()
+    if held is not None and held[0] not in (owner, gone) and held[1] > now:
+        return None
+    conn.execute(
+        "INSERT INTO memory_claims (user_id, owner, lease_until) VALUES (?, ?, ?)"
+        " ON CONFLICT (user_id) DO UPDATE SET owner = excluded.owner,"
+        " lease_until = excluded.lease_until",
+        (user_id, owner, now + micros),
+    )
+    return _pending_turns(conn, limit, user_id) if limit > 0 else []
+
+
+def _holder(conn: sqlite3.Connection, user_id: str) -> str | None:
+    row = conn.execute(
+        "SELECT owner FROM memory_claims WHERE user_id = ? AND lease_until > ?",
+        (user_id, time.time_ns() // 1000),
+    ).fetchone()
+    return None if row is None else str(row[0])
+
+
+def _release(conn: sqlite3.Connection, user_id: str, owner: str) -> None:
+    conn.execute("DELETE FROM memory_claims WHERE user_id = ? AND owner = ?", (user_id, owner))
 
 
 def _mark_processed(conn: sqlite3.Connection, user_id: str, turn_id: str, when: int) -> None:

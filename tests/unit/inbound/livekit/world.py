@@ -22,8 +22,15 @@ class World:
     """The application on in-memory adapters (built by the real container), for one test."""
 
     def __init__(
-        self, data_dir: Path, *, chat_model: ChatModel | None = None, cache: Cache | None = None
+        self,
+        data_dir: Path,
+        *,
+        chat_model: ChatModel | None = None,
+        cache: Cache | None = None,
+        stores_of: World | None = None,
     ) -> None:
+        """``stores_of``: another world whose stores this one uses, as a second process
+        on the same database (its own worker, cache and clock)."""
         settings = load_settings(
             companion={"store": "memory", "embedder": "hashing", "data_dir": data_dir}
         )
@@ -34,6 +41,11 @@ class World:
             self.container.gateways.chat_model.override(providers.Object(chat_model))
         if cache is not None:
             self.container.gateways.cache.override(providers.Object(cache))
+        if stores_of is not None:
+            theirs = stores_of.container.gateways
+            for name in ("memory_store", "conversation_store", "profile_store"):
+                store = getattr(theirs, name)()
+                getattr(self.container.gateways, name).override(providers.Object(store))
         self.services = voice_services(self.container)
         self.memories = self.services.memories
         self.worker = self.container.services.memory_worker()

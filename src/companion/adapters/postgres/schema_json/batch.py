@@ -1,4 +1,4 @@
-"""A WriteBatch as the ``jsonb`` argument of ``companion_apply_writes`` (migration 0005).
+"""A WriteBatch as the ``jsonb`` argument of ``companion_apply_writes`` (migrations 0005-0008).
 
 Each list holds rows of its table in the JSON form PostgREST uses (see :mod:`.rows`), so
 the function reads them with ``jsonb_populate_recordset``. Everything is checked here,
@@ -16,6 +16,7 @@ from companion.adapters.postgres.schema_json.codec import (
     uuid_text,
 )
 from companion.adapters.postgres.schema_json.rows import (
+    claim_params,
     memory_row,
     profile_row,
     summary_row,
@@ -28,6 +29,11 @@ from companion.domain.errors import InvalidInput
 def _memory(write: MemoryWrite) -> Row:
     vector = NO_EMBEDDING if write.embedding is None else embedding_fields(write.embedding)
     return {**memory_row(write.memory), **vector}
+
+
+def _release(user: object, owner: object) -> Row:
+    params = claim_params(user, owner, 1.0, 0)
+    return {"user_id": params["p_user_id"], "owner": params["p_owner"]}
 
 
 def batch_json(batch: object) -> Row:
@@ -66,4 +72,5 @@ def batch_json(batch: object) -> Row:
         ],
         "profiles": [profile_row(p) for p in batch.profiles],
         "summaries": [summary_row(s) for s in batch.summaries],
+        "claim_releases": [_release(user, owner) for user, owner in batch.claim_releases],
     }

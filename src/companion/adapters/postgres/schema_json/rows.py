@@ -6,6 +6,7 @@ every companion schema uses for it; every other time is a ``timestamptz``.
 
 from __future__ import annotations
 
+import json
 from uuid import UUID
 
 from companion.adapters.postgres.schema_json.codec import (
@@ -38,6 +39,7 @@ from companion.domain.models import (
     Role,
     UserProfile,
 )
+from companion.domain.validation import lease_terms, positive_limit
 
 # The memory columns a read selects: everything but the vector and the search document,
 # which only the database needs.
@@ -220,6 +222,43 @@ def turn_from_row(row: Row) -> ConversationTurn:
         )
     except (AttributeError, KeyError, TypeError, ValueError) as exc:
         raise StoreError(f"a stored turn row is malformed ({type(exc).__name__})") from None
+
+
+CLAIM_MEMORY_WORK = "companion_claim_memory_work"
+
+
+def claim_params(
+    user_id: object,
+    owner: object,
+    lease_seconds: object,
+    limit: object,
+    take_over: object = None,
+) -> Row:
+    """The arguments of ``companion_claim_memory_work`` (migration 0008), checked."""
+    who, seconds = lease_terms(owner, lease_seconds)
+    gone = None if take_over is None else text(lease_terms(take_over, 1.0)[0], what="owner")
+    return {
+        "p_user_id": uuid_text(user_id, what="user id"),
+        "p_owner": text(who, what="lease owner"),
+        "p_lease_seconds": seconds,
+        "p_limit": limit if positive_limit(limit) else 0,
+        "p_take_over": gone,
+    }
+
+
+def claimed_turns(answer: object) -> list[ConversationTurn] | None:
+    """What ``companion_claim_memory_work`` returned: None (another owner's lease runs),
+    or the user's pending turns (a JSON array, or its text)."""
+    if answer is None:
+        return None
+    if isinstance(answer, str):
+        try:
+            answer = json.loads(answer)
+        except ValueError:
+            raise StoreError("a memory-work claim came back malformed") from None
+    if not isinstance(answer, list) or not all(isinstance(row, dict) for row in answer):
+        raise StoreError("a memory-work claim came back malformed")
+    return [turn_from_row(row) for row in answer]
 
 
 def summary_row(summary: object) -> Row:

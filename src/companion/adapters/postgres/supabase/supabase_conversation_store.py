@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -17,8 +17,11 @@ from companion.adapters.postgres.schema_json.codec import (
     uuid_text,
 )
 from companion.adapters.postgres.schema_json.rows import (
+    CLAIM_MEMORY_WORK,
     SUMMARY_COLUMNS,
     TURN_COLUMNS,
+    claim_params,
+    claimed_turns,
     summary_from_row,
     summary_row,
     turn_from_row,
@@ -32,6 +35,7 @@ from companion.domain.validation import park_reason, positive_limit
 from companion.ports.conversation_store import ConversationStore
 
 TURNS = "companion_turns"
+CLAIMS = "companion_memory_claims"
 SUMMARIES = "companion_summaries"
 # A parked turn's row: the turn, and when and why it was set aside.
 PARKED_COLUMNS = f"{TURN_COLUMNS},parked_at,park_reason"
@@ -196,6 +200,56 @@ class SupabaseConversationStore(ConversationStore):
         # The changed rows come back (their ids only) to be counted.
         response = await self._client.execute(query.select("id"), what="unparking turns")
         return len(rows_of(response.data))
+
+    async def claim_user(
+        self,
+        user_id: UUID,
+        owner: str,
+        lease_seconds: float,
+        limit: int = 1000,
+        *,
+        take_over: str | None = None,
+    ) -> list[ConversationTurn] | None:
+        """Take or renew the user's memory-work lease: one RPC call of
+        ``companion_claim_memory_work`` (migration 0008), decided by the database's clock;
+        None when another owner's lease still runs."""
+        self._check_open()
+        params = claim_params(user_id, owner, lease_seconds, limit, take_over)
+        response = await self._client.execute(
+            self._client.rpc(CLAIM_MEMORY_WORK, params), what="claiming a user's memory work"
+        )
+        return claimed_turns(response.data)
+
+    async def claim_holder(self, user_id: UUID) -> str | None:
+        """Who holds an unexpired lease on the user's memory work, if anyone (the lease's
+        end is read and compared here: PostgREST filters cannot name the server's clock)."""
+        self._check_open()
+        query = (
+            self._client.table(CLAIMS)
+            .select("owner,lease_until")
+            .eq("user_id", uuid_text(user_id, what="user id"))
+        )
+        response = await self._client.execute(query, what="reading a user's memory claim")
+        rows = rows_of(response.data)
+        if not rows:
+            return None
+        try:
+            owner, until = str(rows[0]["owner"]), parse_timestamp(rows[0]["lease_until"])
+        except (KeyError, TypeError, ValueError):
+            raise StoreError("a stored memory claim is malformed") from None
+        return owner if until > datetime.now(UTC) else None
+
+    async def release_user(self, user_id: UUID, owner: str) -> None:
+        """Give up ``owner``'s lease on the user's memory work."""
+        self._check_open()
+        params = claim_params(user_id, owner, 1.0, 0)
+        query = (
+            self._client.table(CLAIMS)
+            .delete(returning=ReturnMethod.minimal)
+            .eq("user_id", params["p_user_id"])
+            .eq("owner", params["p_owner"])
+        )
+        await self._client.execute(query, what="releasing a user's memory work")
 
     async def mark_processed(self, user_id: UUID, turn_id: UUID, when: datetime) -> None:
         """Record that the memory work for this turn is done (idempotent: the first
