@@ -376,7 +376,11 @@ async def _soak(
         _check(user, json.loads(out), report)
     code, out = await _run(["stats", "--json"], env)
     journal = json.loads(out)["journal"] if code == 0 else {}
-    if journal.get("pending") != 0 or journal.get("parked") != 0:
+    if (
+        journal.get("pending") != 0
+        or journal.get("parked") != 0
+        or journal.get("kept_on_this_machine")
+    ):
         report.problems.append(f"journal after recovery: {journal or out}")
     report.seconds = time.perf_counter() - started
     return report

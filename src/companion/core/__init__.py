@@ -14,6 +14,7 @@ from companion.core.onboarding_service import OnboardingData, OnboardingService
 from companion.core.profile_service import ProfileService
 from companion.core.rag_service import RAGService
 from companion.core.stats_service import StatsService
+from companion.core.turn_keeper import TurnKeeper
 from companion.core.turn_service import TurnService
 from companion.core.user_service import UserService
 
@@ -28,6 +29,7 @@ __all__ = [
     "ProfileService",
     "RAGService",
     "StatsService",
+    "TurnKeeper",
     "TurnService",
     "UserService",
 ]

@@ -19,7 +19,7 @@ from companion.core.memory_worker import MemoryWorker
 from companion.core.profile_service import ProfileService
 from companion.core.turn_service import TurnService
 from companion.core.user_service import UserService
-from companion.domain.errors import ChatModelError
+from companion.domain.errors import ChatModelError, StoreUnavailable
 from companion.domain.models import ChatMessage, ChatRequest, ConversationSummary, Role
 from companion.domain.session import Session
 from companion.ports.chat_model import ChatModel
@@ -114,11 +114,18 @@ class ChatService:
         if not session.let_go:  # the claim goes once the session's work is done
             session.let_go = True
             await self._worker.leave(session.user_id)
-        summary = await self._conversations.end(session, open_threads=open_threads)
-        if session.learned:
-            await self._rebuild_profile(session)
-        if self._settle is not None:
-            await self._settle(session.user_id, everything=True)
+        try:
+            summary = await self._conversations.end(session, open_threads=open_threads)
+            if session.learned:
+                await self._rebuild_profile(session)
+            if self._settle is not None:
+                await self._settle(session.user_id, everything=True)
+        except StoreUnavailable as exc:
+            # The store is down: what the session wrote waits in the write-behind buffer
+            # (or the spool), and the session is not marked closed, so the next start
+            # works what it left; ending never fails for it.
+            log.warning("session_end_left_for_the_store", error=type(exc).__name__)
+            return None
         if drained and not self._worker.left_pending(session.user_id):
             # Else the next start works what is left before it greets.
             await self._conversations.mark_closed(session)

@@ -133,7 +133,13 @@ class ConversationService:
 
     async def record(self, session: Session, role: Role, text: str) -> ConversationTurn:
         """Append one turn to the session's transcript."""
-        turn = ConversationTurn(
+        turn = self.new_turn(session, role, text)
+        await self.append(session, turn)
+        return turn
+
+    def new_turn(self, session: Session, role: Role, text: str) -> ConversationTurn:
+        """A turn of this session, said now (not stored yet)."""
+        return ConversationTurn(
             id=uuid.uuid4(),
             user_id=session.user_id,
             session_id=session.session_id,
@@ -141,10 +147,18 @@ class ConversationService:
             text=validate_text(text, what="turn text", max_length=MAX_TURN_TEXT),
             created_at=self._clock.now(),
         )
+
+    async def append(self, session: Session, turn: ConversationTurn) -> None:
+        """Store a turn of :meth:`new_turn` and count it in the session."""
         await self._conversations.append_turn(turn)
-        session.turns += 1
-        session.transcript.append(turn)
-        return turn
+        self.count(session, turn)
+
+    @staticmethod
+    def count(session: Session, turn: ConversationTurn) -> None:
+        """Count a turn in the session (once: stored, or kept on this machine)."""
+        if not session.transcript or session.transcript[-1].id != turn.id:
+            session.turns += 1
+            session.transcript.append(turn)
 
     async def end(
         self, session: Session, *, open_threads: Sequence[str] = ()

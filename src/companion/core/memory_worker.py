@@ -34,6 +34,7 @@ import structlog
 from companion.core.memory_service import MemoryService
 from companion.core.profile_service import ProfileService
 from companion.core.rag_service import RAGService
+from companion.core.turn_keeper import TurnKeeper
 from companion.domain.changes import Change, SaveResult
 from companion.domain.errors import (
     CacheError,
@@ -136,6 +137,7 @@ class MemoryWorker:
         machine: str = "local",
         alive: Callable[[int], bool] | None = None,
         lease_seconds: float = LEASE_SECONDS,
+        keeper: TurnKeeper | None = None,
     ) -> None:
         self._conversations = conversations
         self._memories = memories
@@ -165,6 +167,8 @@ class MemoryWorker:
         # of this machine held is taken over at once, not when its lease runs out.
         self._machine = machine
         self._alive = alive
+        # Turns kept on this machine while the store was down: sent before any recovery.
+        self._keeper = keeper
         self._name = f"{machine}:{uuid4().hex[:12]}"
         self._pid = os.getpid()
         self._lease = lease_seconds
@@ -478,6 +482,7 @@ class MemoryWorker:
     ) -> int:
         """Work the turns left pending (by an earlier process, an outage, a crash): of one
         user, or of every user; returns how many were done. Never raises for a turn.
+        Turns kept on this machine during a store outage are sent to the journal first.
 
         A user's turns are worked only under the user's claim (one claimant at a time,
         across processes; a user whose claim another process holds is left to it), in the
@@ -489,6 +494,11 @@ class MemoryWorker:
         younger than that (another process's live session is most likely on it).
         ``retry_now`` tries turns whose retry is not due yet (the user is back).
         """
+        if self._keeper is not None:
+            try:
+                await self._keeper.send()
+            except _TRANSIENT as exc:  # the spool's own file: kept turns wait
+                log.warning("kept_turns_unreadable", error=type(exc).__name__)
         try:
             pending = await self._conversations.pending_turns(limit, user_id)
         except _TRANSIENT as exc:

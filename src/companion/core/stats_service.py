@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Mapping
 from uuid import UUID
 
+from companion.core.turn_keeper import TurnKeeper
 from companion.ports.conversation_store import ConversationStore
 from companion.ports.memory_store import MemoryStore
 from companion.ports.stats_source import StatsSource
@@ -39,9 +40,11 @@ class StatsService:
         cache: StatsSource | None = None,
         batching: StatsSource | None = None,
         conversations: ConversationStore | None = None,
+        keeper: TurnKeeper | None = None,
     ) -> None:
         self._memories = memories
         self._conversations = conversations
+        self._keeper = keeper
         self._pools = dict(pools or {})
         self._cache = cache
         self._batching = batching
@@ -76,14 +79,17 @@ class StatsService:
 
     async def journal(self, user_id: UUID | None = None) -> dict[str, object]:
         """Turns waiting for memory work, and turns parked with why (of one user, or all;
-        counted up to 1,000, the parked listed up to 20)."""
+        counted up to 1,000, the parked listed up to 20); with a networked store, the
+        turns kept on this machine during an outage that wait to be sent (every user's)."""
         if self._conversations is None:
             return dict(_NOT_CONFIGURED)
+        kept = None if self._keeper is None else await self._keeper.waiting()
         pending = await self._conversations.pending_turns(_COUNTED, user_id)
         parked = await self._conversations.parked_turns(user_id, _COUNTED)
         return {
             "pending": len(pending),
             "parked": len(parked),
+            "kept_on_this_machine": kept,
             "parked_turns": [
                 {
                     "turn_id": str(p.turn.id),

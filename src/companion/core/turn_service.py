@@ -19,13 +19,19 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 
+import structlog
+
 from companion.core.conversation_service import ConversationService
 from companion.core.memory_worker import MemoryWorker
 from companion.core.rag_service import RAGService
-from companion.domain.models import ChatMessage, Memory, Role
+from companion.core.turn_keeper import TurnKeeper
+from companion.domain.errors import StoreUnavailable
+from companion.domain.models import ChatMessage, ConversationTurn, Memory, Role
 from companion.domain.session import PreparedTurn, Session
 from companion.domain.text import same_words, search_tail
 from companion.domain.validation import MAX_QUERY, MAX_TURN_TEXT, validate_text
+
+log = structlog.get_logger(__name__)
 
 _MEASURED_TURNS = 10_000
 
@@ -39,14 +45,17 @@ class TurnService:
         rag: RAGService,
         worker: MemoryWorker,
         settle: Callable[..., Awaitable[None]] | None = None,
+        keeper: TurnKeeper | None = None,
     ) -> None:
         """``settle(user_id, everything=False)`` sends a user's deferred writes where the
         stores defer them (see ``adapters/postgres/write_behind.py``), so the turn is
-        journalled before the reply even when no search carried it."""
+        journalled before the reply even when no search carried it. ``keeper`` keeps
+        turns on this machine while the store is unreachable (a networked store's)."""
         self._conversations = conversations
         self._rag = rag
         self._worker = worker
         self._settle = settle
+        self._keeper = keeper
         # The latest turns' memory-related wait before the reply, for measurement; bounded
         # so a long-running agent does not grow it forever.
         self.critical_path_ms: deque[float] = deque(maxlen=_MEASURED_TURNS)
@@ -67,12 +76,17 @@ class TurnService:
         said = validate_text(text, what="message", max_length=MAX_TURN_TEXT)
         started = time.perf_counter()
         await self._worker.drain()  # read your own writes: the last turn's memories are in
-        journalled = await self._conversations.record(session, Role.USER, said)
-        position = session.turns - 1  # every turn of this session went through record()
+        journalled = self._conversations.new_turn(session, Role.USER, said)
+        memories: tuple[Memory, ...] = ()
+        try:
+            await self._conversations.append(session, journalled)
+            memories = await self._retrieve(session, said, record_access=True)
+            if self._settle is not None:  # nothing left to send when the search carried it
+                await self._settle(session.user_id, everything=False)
+        except StoreUnavailable as exc:  # the reply goes on, without memories
+            await self._keep(session, journalled, exc)
+        position = session.turns - 1  # every turn of this session was counted here
         profile = session.profile  # kept current by the memory work (Session.absorb)
-        memories = await self._retrieve(session, said, record_access=True)
-        if self._settle is not None:  # nothing left to send when the search carried it
-            await self._settle(session.user_id, everything=False)
         # Everything memory-related that the reply waits for ends here.
         self.critical_path_ms.append((time.perf_counter() - started) * 1000)
         prepared = PreparedTurn(
@@ -127,8 +141,21 @@ class TurnService:
         self.hand_on(session)
         if reply.strip():
             session.answered = True
-            await self._conversations.record(session, Role.ASSISTANT, reply)
+            turn = self._conversations.new_turn(session, Role.ASSISTANT, reply)
+            try:
+                await self._conversations.append(session, turn)
+            except StoreUnavailable as exc:
+                await self._keep(session, turn, exc)
             session.history.append(ChatMessage(Role.ASSISTANT, reply))
+
+    async def _keep(self, session: Session, turn: ConversationTurn, exc: StoreUnavailable) -> None:
+        """The store cannot be reached: keep the turn on this machine (on disk before the
+        reply) for the journal to take when it is back; without a keeper, fail."""
+        if self._keeper is None:
+            raise exc
+        await self._keeper.keep(turn)
+        self._conversations.count(session, turn)
+        log.warning("store_unreachable_turn_kept", error=type(exc).__name__)
 
     def hand_on(self, session: Session) -> None:
         """Queue the current turn's memory work (one model call) if not yet; returns at once.

@@ -36,6 +36,7 @@ from companion.adapters.postgres.write_behind import (
 from companion.adapters.resilience.dirty_ledger import DirtyLedger
 from companion.adapters.resilience.fallback_chat_model import FallbackChatModel
 from companion.adapters.resilience.resilient_cache import ResilientCache
+from companion.adapters.resilience.turn_spool import SqliteTurnSpool
 from companion.adapters.sqlite.database import SqliteDatabase
 from companion.adapters.sqlite.sqlite_conversation_store import SqliteConversationStore
 from companion.adapters.sqlite.sqlite_memory_store import SqliteMemoryStore
@@ -49,6 +50,7 @@ from companion.core import (
     ProfileService,
     RAGService,
     StatsService,
+    TurnKeeper,
     TurnService,
     UserService,
 )
@@ -56,8 +58,10 @@ from companion.domain.scoring import RankingWeights
 from companion.main.settings import Settings
 from companion.ports.cache import Cache
 from companion.ports.chat_model import ChatModel
+from companion.ports.conversation_store import ConversationStore
 from companion.ports.embedder import Embedder
 from companion.ports.speech_synthesizer import SpeechSynthesizer
+from companion.ports.turn_spool import TurnSpool
 
 DATABASE_FILE = "companion.db"
 CACHE_LEDGER_FILE = "cache-dirty-keys"
@@ -223,6 +227,23 @@ def _write_behind(
     return writes
 
 
+TURN_SPOOL_FILE = "turn-spool.db"
+
+
+def _turn_spool(data_dir: str) -> SqliteTurnSpool:
+    return SqliteTurnSpool(Path(data_dir) / TURN_SPOOL_FILE)
+
+
+def _plain_conversations(writes: WriteBehind) -> ConversationStore:
+    return writes.conversations
+
+
+def _keeper(spool: TurnSpool | None, journal: ConversationStore | None) -> TurnKeeper | None:
+    if spool is None or journal is None:
+        return None
+    return TurnKeeper(spool, journal)
+
+
 def _machine_name() -> str:
     """This machine to the other workers on the journal: its host name (a container's
     own) and its boot id, so process ids mean the same to every worker of that name."""
@@ -336,6 +357,23 @@ class Gateways(containers.DeclarativeContainer):
         postgres=providers.Singleton(WriteBehindConversationStore, postgres_writes),
         supabase=providers.Singleton(WriteBehindConversationStore, supabase_writes),
     )
+    # While a networked store is unreachable, turns are kept in a file of the data
+    # directory and sent, straight to the store (not through the buffer), when it is back.
+    spool = providers.Singleton(_turn_spool, config.paths.data_dir)
+    turn_spool = providers.Selector(
+        config.choices.store,
+        sqlite=providers.Object(None),
+        memory=providers.Object(None),
+        postgres=spool,
+        supabase=spool,
+    )
+    direct_journal = providers.Selector(
+        config.choices.store,
+        sqlite=providers.Object(None),
+        memory=providers.Object(None),
+        postgres=providers.Callable(_plain_conversations, postgres_writes),
+        supabase=providers.Callable(_plain_conversations, supabase_writes),
+    )
     # What `stats` reports: the pool of the configured database, and the batcher.
     pools = providers.Selector(
         config.choices.store,
@@ -448,6 +486,7 @@ class Services(containers.DeclarativeContainer):
     )
     onboarding = providers.Factory(OnboardingService, profiles=profiles, memories=memories)
     # One per process: it owns the queue of turns whose memory work is pending.
+    keeper = providers.Singleton(_keeper, gateways.turn_spool, gateways.direct_journal)
     memory_worker = providers.Singleton(
         MemoryWorker,
         conversations=gateways.conversation_store,
@@ -460,6 +499,7 @@ class Services(containers.DeclarativeContainer):
         machine=providers.Callable(_machine_name),
         alive=_process_alive,
         lease_seconds=config.companion.memory_lease_seconds,
+        keeper=keeper,
     )
     stats = providers.Factory(
         StatsService,
@@ -468,6 +508,7 @@ class Services(containers.DeclarativeContainer):
         cache=gateways.cache,
         batching=gateways.batching,
         conversations=gateways.conversation_store,
+        keeper=keeper,
     )
     settle = providers.Callable(_settler, gateways.write_behind)
     # The one turn use case every way in drives (the agent, chat, the library, benches).
@@ -477,6 +518,7 @@ class Services(containers.DeclarativeContainer):
         rag=rag,
         worker=memory_worker,
         settle=settle,
+        keeper=keeper,
     )
     chat = providers.Factory(
         ChatService,

@@ -97,6 +97,26 @@ class _ScrubbedRecords:
         return record
 
 
+class _OneLineLibraryErrors(logging.Filter):
+    """A library's traceback (asyncpg's pool while the database is down, say) becomes one
+    line on the record's message, unless the level is DEBUG: a terminal user's
+    conversation shares the stream, and a failure the companion rides out is not news."""
+
+    def __init__(self, redactor: SecretRedactor) -> None:
+        super().__init__()
+        self._scrub = redactor.scrub
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and not record.name.startswith("companion"):
+            exc = record.exc_info[1]
+            if exc is not None:
+                said = self._scrub(str(exc))
+                record.msg = f"{record.getMessage()} ({type(exc).__name__}: {said})"
+                record.args = None
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
 def configure_logging(
     *,
     level: str = "WARNING",
@@ -136,7 +156,10 @@ def configure_logging(
     # every record is scrubbed as it is made, whichever handler later writes it.
     logging.setLogRecordFactory(_ScrubbedRecords(redactor))
     root = logging.getLogger()
-    root.handlers[:] = [logging.StreamHandler(out)]
+    handler = logging.StreamHandler(out)
+    if numeric > logging.DEBUG:
+        handler.addFilter(_OneLineLibraryErrors(redactor))
+    root.handlers[:] = [handler]
     root.setLevel(numeric)
 
 

@@ -15,6 +15,7 @@ from companion.ports.memory_store import MemoryStore
 from companion.ports.profile_store import ProfileStore
 from companion.ports.speech_synthesizer import SpeechSynthesizer
 from companion.ports.stats_source import StatsSource
+from companion.ports.turn_spool import TurnSpool
 
 __all__ = [
     "Cache",
@@ -26,4 +27,5 @@ __all__ = [
     "ProfileStore",
     "SpeechSynthesizer",
     "StatsSource",
+    "TurnSpool",
 ]

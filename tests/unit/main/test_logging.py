@@ -101,3 +101,19 @@ def test_library_logs_through_stdlib_are_redacted_whoever_writes_them() -> None:
     assert "connecting to wss://lk.example/rtc?access_token=" in theirs.getvalue()
     assert "ConnectionError" in theirs.getvalue() and REDACTED in theirs.getvalue()
     assert "worker failed" in out.getvalue() and "bad format" in out.getvalue()
+
+
+def test_a_librarys_traceback_is_one_line_unless_debugging() -> None:
+    def pool_fails(level: str) -> str:
+        out = io.StringIO()
+        configure_logging(level=level, fmt="json", secrets=[SECRET], stream=out)
+        try:
+            raise OSError(f"connect to postgresql://app:{SECRET}@db:5432 refused")
+        except OSError:
+            logging.getLogger("asyncpg.pool").warning("Failed to restore the pool", exc_info=True)
+        return out.getvalue()
+
+    quiet = pool_fails("WARNING")
+    assert "Traceback" not in quiet and SECRET not in quiet
+    assert "Failed to restore the pool (OSError: connect to postgresql://" in quiet
+    assert "Traceback" in pool_fails("DEBUG")  # asked for: all of it (still scrubbed)
