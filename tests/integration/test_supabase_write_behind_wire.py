@@ -79,3 +79,44 @@ async def test_a_session_on_supabase_is_one_rpc_call_a_turn(
     assert end["claim_releases"] == [{"user_id": str(ADA), "owner": owner}]
     assert [s["session_id"] for s in end["summaries"]] == [str(session.session_id)]
     assert end["turns"] and all(t["role"] == "assistant" for t in end["turns"])
+
+
+async def test_supabase_unreachable_mid_session_the_turn_is_answered_kept_and_sent_later(
+    tmp_path: Path, api: respx.MockRouter
+) -> None:
+    import httpx
+
+    for table in (
+        "companion_profiles",
+        "companion_summaries",
+        "companion_turns",
+        "companion_memories",
+    ):
+        api.get(f"/{table}").respond(200, json=[])
+    searches = api.post("/rpc/companion_apply_and_match").respond(200, json=[])
+    api.post("/rpc/companion_apply_writes").respond(204)
+    api.post("/rpc/companion_claim_memory_work").respond(200, json=[])
+    inserts = api.post("/companion_turns").respond(201)
+    settings = load_settings(
+        companion={"data_dir": tmp_path, "embedder": "hashing"},
+        supabase={"url": URL, "service_role_key": KEY},
+    )
+    container = build_container(settings)
+    try:
+        chat = container.services.chat()
+        session = await chat.start(ADA)
+        assert await chat.turn(session, "My name is Ada.")
+        searches.side_effect = httpx.ConnectError("connection refused")  # Supabase is gone
+        assert (await chat.turn(session, "I live in Lahore.")).strip()  # answered all the same
+        keeper = container.services.keeper()
+        assert keeper is not None and await keeper.waiting() == 1
+        assert not inserts.called
+        searches.side_effect = None  # back: the kept turn goes straight to the table
+        assert await keeper.send() == 1
+        (insert,) = inserts.calls
+        assert body(insert.request)["text"] == "I live in Lahore."
+        assert await keeper.waiting() == 0
+    finally:
+        await container.services.memory_worker().close(within=5)
+        await aclose_clients(container)
+        container.shutdown_resources()
