@@ -5,9 +5,15 @@ model and (by default) the weightless hashing embedder, so the run measures what
 process keeps per user rather than the model. Each user has one short session (start,
 three turns, end). Printed at 100, 1,000 and ``--users`` users: the Python heap
 (tracemalloc, after a collection), the resident set now and at its peak, and the
-per-user structures a worker keeps (the SQLite vector cache, the memory worker's retry schedule).
+per-user structures a worker keeps (the SQLite vector cache, the memory worker's retry
+schedule and claims, the in-process cache's entries).
+
+Users arrive ``--seconds-between-users`` apart on a simulated clock (the companion's, the
+in-process cache's and the vector cache's; 2 s by default, as a busy worker sees them: 10,000 users over
+about 5.5 hours), so what expires does; 0 serves them all at once, as a burst.
 
     .venv/bin/python scripts/bench_worker_memory.py [--users 10000] [--embedder hashing]
+        [--seconds-between-users 2]
 """
 
 from __future__ import annotations
@@ -20,7 +26,11 @@ import tempfile
 import time
 import tracemalloc
 import uuid
+from datetime import timedelta
 
+from dependency_injector import providers
+
+from companion.adapters.memory import InMemoryCache, ManualClock
 from companion.main.container import aclose_clients, build_container
 from companion.main.logging import configure_logging
 from companion.main.settings import load_settings
@@ -36,15 +46,28 @@ def _rss_mib() -> float:
     return float("nan")
 
 
-async def measure(users: int, embedder: str) -> None:
-    container = build_container(
-        load_settings(companion={"data_dir": tempfile.mkdtemp(), "embedder": embedder})
+async def measure(users: int, embedder: str, pace: float) -> None:
+    settings = load_settings(companion={"data_dir": tempfile.mkdtemp(), "embedder": embedder})
+    container = build_container(settings)
+    clock = ManualClock()
+    simulated = [0.0]
+    container.gateways.clock.override(providers.Object(clock))
+    ttl = settings.companion.cache_ttl_seconds
+    cache = InMemoryCache(  # as the container builds it, on the simulated clock
+        max_entries=settings.companion.cache_max_entries,
+        default_ttl_seconds=ttl,
+        max_ttl_seconds=ttl,
+        monotonic=lambda: simulated[0],
     )
+    container.gateways.local_cache.override(providers.Object(cache))
     chat, worker = container.services.chat(), container.services.memory_worker()
+    container.gateways.memory_store().vector_index.monotonic = lambda: simulated[0]
     marks = {100, 1000, users}
     tracemalloc.start()
     started = time.perf_counter()
     for n in range(1, users + 1):
+        simulated[0] += pace
+        clock.advance(timedelta(seconds=pace))
         user = uuid.uuid4()
         session = await chat.start(user)
         for line in LINES:
@@ -61,6 +84,7 @@ async def measure(users: int, embedder: str) -> None:
                 f" (peak {peak:7.1f})"
                 f"  vector cache {len(index)} users / {index.rows()} vectors"
                 f"  retry schedule {len(worker._retry)}"
+                f"  cache {len(cache)} entries  claims {len(worker._leases)}"
                 f"  ({time.perf_counter() - started:.0f} s)",
                 flush=True,
             )
@@ -73,9 +97,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=10_000)
     parser.add_argument("--embedder", default="hashing", choices=["hashing", "local"])
+    parser.add_argument("--seconds-between-users", type=float, default=2.0)
     args = parser.parse_args()
     configure_logging(level="WARNING")
-    asyncio.run(measure(args.users, args.embedder))
+    asyncio.run(measure(args.users, args.embedder, args.seconds_between_users))
     return 0
 
 

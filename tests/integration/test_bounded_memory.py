@@ -45,6 +45,25 @@ async def test_the_sqlite_vector_cache_keeps_the_most_recent_users_only(tmp_path
         assert len(index) == 1 and index.rows() >= 60
 
 
+async def test_the_sqlite_vector_cache_lets_go_of_users_not_searched_for_a_while(
+    tmp_path: Path,
+) -> None:
+    with SqliteDatabase.open(tmp_path / "c.db") as db:
+        store = SqliteMemoryStore(db)
+        index = store.vector_index
+        now = [0.0]
+        index.monotonic = lambda: now[0]
+        users = [uuid.uuid4() for _ in range(40)]
+        for i, user in enumerate(users):  # a user a minute, each searched once
+            now[0] = 60.0 * i
+            await store.add(make_memory(user, f"note {i}"), unit(i))
+            query = MemoryQuery(text="", terms=(), embedding=unit(i), limit=3)
+            assert [c.memory.user_id for c in await store.candidates(user, query)] == [user]
+        assert len(index) <= 11  # the last 10 minutes' users, not all 40
+        again = MemoryQuery(text="", terms=(), embedding=unit(0), limit=3)
+        assert [c.memory.user_id for c in await store.candidates(users[0], again)] == [users[0]]
+
+
 async def test_the_write_behind_buffer_and_batcher_forget_users_they_are_done_with() -> None:
     memories, conversations, profiles = (
         InMemoryMemoryStore(),

@@ -398,10 +398,13 @@ class Gateways(containers.DeclarativeContainer):
         openai=providers.Singleton(_openai_embedder, openai=config.openai, closers=closers),
     )
     # The in-process cache: the only cache without Redis, the fallback in a Redis outage.
+    # It keeps nothing longer than the TTL setting (a long-lived worker holds its last few
+    # minutes' users); longer TTLs are for Redis, which every process reads.
     local_cache = providers.Singleton(
         InMemoryCache,
         max_entries=config.companion.cache_max_entries,
         default_ttl_seconds=config.companion.cache_ttl_seconds,
+        max_ttl_seconds=config.companion.cache_ttl_seconds,
     )
     # One per process: the breaker's state and the keys to repair live in it.
     cache = providers.Selector(

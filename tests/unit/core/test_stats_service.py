@@ -72,6 +72,7 @@ async def test_sources_are_reported_as_they_count() -> None:
         "hit_rate": 0.6667,
         "entries": 1,
         "evictions": 0,
+        "expired": 0,
     }
     assert report["connection_pool"] == {"postgres": {"configured": True, "size": 4, "idle": 3}}
     assert report["database_batching"] == {"configured": True, "requested": 10, "issued": 4}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -9,9 +10,16 @@ from collections.abc import Callable
 from companion.domain.errors import InvalidInput
 from companion.ports.cache import Cache
 
+# Expired entries a write lets go of at most (each write adds one).
+_EXPIRED_PER_WRITE = 8
+
 
 class InMemoryCache(Cache):
-    """Least-recently-used eviction beyond ``max_entries``; entries expire after their TTL.
+    """Least-recently-used eviction beyond ``max_entries``; entries expire after their TTL,
+    at most ``max_ttl_seconds`` here, and each write lets go of a few that have expired, so
+    a long-lived process holds the users of its last few minutes, not a full cache of
+    everyone it ever served (a longer TTL is for a shared cache, where other processes
+    read it).
 
     Single event loop use: every operation is synchronous under the hood, so no lock is
     needed between awaits.
@@ -22,6 +30,7 @@ class InMemoryCache(Cache):
         *,
         max_entries: int = 10_000,
         default_ttl_seconds: float = 300.0,
+        max_ttl_seconds: float | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         if max_entries <= 0:
@@ -29,12 +38,15 @@ class InMemoryCache(Cache):
         if default_ttl_seconds <= 0:
             raise InvalidInput("cache default TTL must be positive")
         self._entries: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+        self._expiry: list[tuple[float, str]] = []  # (expires, key), some stale
         self._max = max_entries
         self._ttl = default_ttl_seconds
+        self._max_ttl = max_ttl_seconds
         self._now = monotonic
         self.hits = 0
         self.misses = 0
         self.evictions = 0
+        self.expired = 0
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -59,11 +71,31 @@ class InMemoryCache(Cache):
             raise InvalidInput("cache TTL must be positive")
         if not isinstance(value, bytes):
             raise InvalidInput("cache values are bytes")
-        self._entries[key] = (self._now() + ttl, value)
+        if self._max_ttl is not None:
+            ttl = min(ttl, self._max_ttl)
+        now = self._now()
+        expires = now + ttl
+        self._entries[key] = (expires, value)
         self._entries.move_to_end(key)
+        heapq.heappush(self._expiry, (expires, key))
         while len(self._entries) > self._max:
             self._entries.popitem(last=False)
             self.evictions += 1
+        self._drop_expired(now)
+
+    def _drop_expired(self, now: float) -> None:
+        expiry = self._expiry
+        for _ in range(_EXPIRED_PER_WRITE):
+            if not expiry or expiry[0][0] > now:
+                break
+            expires, key = heapq.heappop(expiry)
+            entry = self._entries.get(key)
+            if entry is not None and entry[0] == expires:  # not rewritten since
+                del self._entries[key]
+                self.expired += 1
+        if len(expiry) > 2 * len(self._entries) + 64:  # stale marks of rewritten keys
+            self._expiry = [(e, k) for k, (e, _) in self._entries.items()]
+            heapq.heapify(self._expiry)
 
     async def delete(self, *keys: str) -> int:
         return sum(self._entries.pop(k, None) is not None for k in keys)
@@ -78,7 +110,9 @@ class InMemoryCache(Cache):
             "hit_rate": round(self.hits / lookups, 4) if lookups else None,
             "entries": len(self._entries),
             "evictions": self.evictions,
+            "expired": self.expired,
         }
 
     async def close(self) -> None:
         self._entries.clear()
+        self._expiry.clear()

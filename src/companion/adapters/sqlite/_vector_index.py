@@ -18,6 +18,7 @@ Staying current:
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections import OrderedDict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
@@ -33,6 +34,9 @@ from companion.domain.models import MemoryCategory, Vector
 # to 256 of them and room for 200,000 vectors (about 300 MB at 384 dimensions).
 MAX_CACHED_USERS = 256
 MAX_CACHED_ROWS = 200_000
+# A user not searched for this long is dropped (rebuilt on their next search): a
+# long-lived worker keeps the vectors of the users it serves now, not of everyone since.
+IDLE_SECONDS = 600.0
 _REINDEX_HINT = "run `companion-agent memories reindex` to re-embed them with the current model"
 _CATEGORY_CODES = {category.value: code for code, category in enumerate(MemoryCategory)}
 
@@ -150,14 +154,22 @@ class VectorIndex:
     """Per-user (ids, float32 matrix, model) cache with brute-force cosine search."""
 
     def __init__(
-        self, *, max_users: int = MAX_CACHED_USERS, max_rows: int = MAX_CACHED_ROWS
+        self,
+        *,
+        max_users: int = MAX_CACHED_USERS,
+        max_rows: int = MAX_CACHED_ROWS,
+        idle_seconds: float = IDLE_SECONDS,
     ) -> None:
         """An empty cache; entries are built on each user's first search. The least
         recently searched users are dropped past ``max_users`` or ``max_rows`` vectors (a
-        user alone is always kept, however large), and rebuilt on their next search."""
+        user alone is always kept, however large), or once not searched for
+        ``idle_seconds``, and rebuilt on their next search."""
         self._users: OrderedDict[str, _UserVectors] = OrderedDict()
+        self._used: dict[str, float] = {}  # user -> when last searched (monotonic)
         self._max_users = max_users
         self._max_rows = max_rows
+        self._idle = idle_seconds
+        self.monotonic = time.monotonic  # settable: a benchmark's simulated clock
         self.builds = 0  # how many entries were (re)built: lets tests see invalidation
 
     def __len__(self) -> int:
@@ -172,6 +184,7 @@ class VectorIndex:
     def invalidate(self, user_id: str) -> None:
         """Forget one user's vectors."""
         self._users.pop(user_id, None)
+        self._used.pop(user_id, None)
 
     def edit(self, conn: sqlite3.Connection, user_id: str) -> VectorEdit:
         """Start recording a write to ``user_id``'s memories; call before writing."""
@@ -273,9 +286,12 @@ class VectorIndex:
 
     def _current(self, conn: sqlite3.Connection, user_id: str) -> _UserVectors:
         data_version = int(conn.execute("PRAGMA data_version").fetchone()[0])
+        now = self.monotonic()
+        self._drop_idle(now, user_id)
         entry = self._users.get(user_id)
         if entry is not None:
             self._users.move_to_end(user_id)
+            self._used[user_id] = now
         if entry is not None and entry.data_version == data_version:
             return entry
         version = _vector_version(conn, user_id)
@@ -286,12 +302,24 @@ class VectorIndex:
         # the entry look stale next time (a spare rebuild), never fresh when it is not.
         entry = _build(conn, user_id, version, data_version)
         self._users[user_id] = entry
+        self._used[user_id] = now
         self.builds += 1
         while len(self._users) > 1 and (
             len(self._users) > self._max_users or self.rows() > self._max_rows
         ):
-            self._users.popitem(last=False)
+            dropped, _ = self._users.popitem(last=False)
+            self._used.pop(dropped, None)
         return entry
+
+    def _drop_idle(self, now: float, keep: str) -> None:
+        """Drop users not searched for ``idle_seconds`` (the least recent come first)."""
+        for user_id in list(self._users):
+            if user_id == keep:
+                continue
+            if self._used.get(user_id, now) > now - self._idle:
+                break
+            del self._users[user_id]
+            self._used.pop(user_id, None)
 
 
 def _code(category: str) -> int:
