@@ -9,8 +9,8 @@ per-user structures a worker keeps (the SQLite vector cache, the memory worker's
 schedule and claims, the in-process cache's entries).
 
 Users arrive ``--seconds-between-users`` apart on a simulated clock (the companion's, the
-in-process cache's and the vector cache's; 2 s by default, as a busy worker sees them: 10,000 users over
-about 5.5 hours), so what expires does; 0 serves them all at once, as a burst.
+in-process cache's and the vector cache's; 2 s by default, as a busy worker sees them:
+10,000 users over about 5.5 hours), so what expires does; 0 serves them all at once.
 
     .venv/bin/python scripts/bench_worker_memory.py [--users 10000] [--embedder hashing]
         [--seconds-between-users 2]
