@@ -10,6 +10,7 @@ import numpy as np
 import structlog
 
 from companion.core.cache_aside import CacheAside, cached_profile, recent_memories_key
+from companion.domain.errors import EmbeddingUnavailable
 from companion.domain.models import Embedding, MemoryQuery, ScoredMemory
 from companion.domain.query import expand_query, focus_of, mask_names
 from companion.domain.scoring import RankingWeights, rank
@@ -65,6 +66,7 @@ class RAGService:
         # recomputes one in ~5 ms, so sharing them through Redis would only fill it with
         # one-off sentences; a remote model's vectors are worth sharing.
         self._embeddings = self._cached if embedding_cache is None else CacheAside(embedding_cache)
+        self._lexical_only = False  # the embedding service was down at the last query
         self._clock = clock
         self._weights = weights
         self._candidate_limit = candidate_limit
@@ -89,6 +91,23 @@ class RAGService:
         await self._embeddings.set_bytes(key, raw, _EMBEDDING_TTL)
         return embedding
 
+    async def _query_embedding(self, text: str) -> Embedding | None:
+        """The query's vector; None while the embedding service is down (the search is
+        then lexical, and says so once until the service is back)."""
+        try:
+            embedding = await self.embed_query(text)
+        except EmbeddingUnavailable as exc:
+            if not self._lexical_only:
+                self._lexical_only = True
+                log.warning(
+                    "query_embedding_unavailable_searching_lexically", error=type(exc).__name__
+                )
+            return None
+        if self._lexical_only:
+            self._lexical_only = False
+            log.info("query_embedding_back")
+        return embedding
+
     async def retrieve(
         self,
         user_id: UUID,
@@ -108,7 +127,7 @@ class RAGService:
             return []
         if participants is None:
             participants = await participants_of(self._profiles, user_id, self._cache)
-        embedding = await self.embed_query(mask_names(text, participants))
+        embedding = await self._query_embedding(mask_names(text, participants))
         expanded = expand_query(text, phrases=self._phrases, participants=participants)
         pool = max(self._candidate_limit, k)
         now = self._clock.now()
