@@ -1,7 +1,8 @@
 """What the commands need from an adapter beyond its port, reached through the root.
 
-Schema migrations (PostgreSQL), speech into one audio file (Uplift AI) and a clock the
-benchmarks set by hand are adapter facilities no use case calls. The commands reach
+Schema migrations (PostgreSQL), speech into one audio file (Uplift AI), a clock the
+benchmarks set by hand and loading a local model ahead of use are adapter facilities no
+use case calls. The commands reach
 them here, so ``companion.main`` stays the only package that imports adapters; each
 import happens on first use, so a command that needs none loads none.
 """
@@ -14,6 +15,7 @@ if TYPE_CHECKING:
     from companion.adapters.memory.manual_clock import ManualClock
     from companion.adapters.postgres.migrator import MigrationStatus
     from companion.adapters.uplift.audio_file import SpokenAudio
+    from companion.main.container import Container
 
 
 async def apply_migrations(dsn: str) -> list[str]:
@@ -53,3 +55,16 @@ def manual_clock() -> ManualClock:
     from companion.adapters.memory.manual_clock import ManualClock
 
     return ManualClock()
+
+
+async def load_models(container: Container) -> None:
+    """Load an in-process embedding model now, in a worker thread: its first query would
+    otherwise read the weights on the event loop (most of a second a voice agent's loop
+    cannot spare). A remote embedder needs nothing."""
+    import asyncio
+
+    from companion.adapters.local.local_embedder import LocalEmbedder
+
+    embedder = container.gateways.embedder()
+    if isinstance(embedder, LocalEmbedder):
+        await asyncio.to_thread(embedder.load)

@@ -15,6 +15,7 @@ from typing import TextIO
 from uuid import UUID
 
 from companion.main.container import Container
+from companion.main.operations import load_models
 
 
 async def run_chat(container: Container, user_id: UUID, *, stdin: TextIO, stdout: TextIO) -> int:
@@ -24,8 +25,9 @@ async def run_chat(container: Container, user_id: UUID, *, stdin: TextIO, stdout
         asyncio.to_thread(importlib.import_module, "companion.inbound.livekit.worker")
     )
     try:
-        # Load the embedding model now, so missing weights fail before the greeting.
-        await container.gateways.embedder().embed(["hello"])
+        # Load the embedding model now (off the event loop), so missing weights fail
+        # before the greeting.
+        await load_models(container)
         # The greeting needs no model and no LiveKit: show it while LiveKit loads.
         chat = container.services.chat()
         conversation = await chat.start(user_id)

@@ -27,6 +27,7 @@ from companion.inbound.livekit.models import voice_llm, voice_stt, voice_tts
 from companion.inbound.livekit.session import VoiceServices, VoiceSession, freeze_startup_heap
 from companion.main.container import Container, aclose_clients, build_container
 from companion.main.logging import configure_logging
+from companion.main.operations import load_models
 from companion.main.settings import Settings, load_settings
 
 log = structlog.get_logger(__name__)
@@ -119,8 +120,9 @@ async def entrypoint(ctx: JobContext) -> None:
         log.warning("participant_refused", reason=str(exc))
         ctx.shutdown(reason="no valid user id")
         return
-    # Load the embedding model before the greeting, not on the user's first turn.
-    await container.gateways.embedder().embed(["hello"])
+    # Load the embedding model before the greeting, off the event loop, not on the
+    # user's first turn.
+    await load_models(container)
     tts_model = voice_tts(container)
     stt_model = voice_stt(container)
     voice = await VoiceSession.open(
