@@ -59,7 +59,7 @@ async def test_the_sqlite_vector_cache_lets_go_of_users_not_searched_for_a_while
             await store.add(make_memory(user, f"note {i}"), unit(i))
             query = MemoryQuery(text="", terms=(), embedding=unit(i), limit=3)
             assert [c.memory.user_id for c in await store.candidates(user, query)] == [user]
-        assert len(index) <= 11  # the last 10 minutes' users, not all 40
+        assert len(index) <= 6  # the last 5 minutes' users, not all 40
         again = MemoryQuery(text="", terms=(), embedding=unit(0), limit=3)
         assert [c.memory.user_id for c in await store.candidates(users[0], again)] == [users[0]]
 

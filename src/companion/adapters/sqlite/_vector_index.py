@@ -36,7 +36,7 @@ MAX_CACHED_USERS = 256
 MAX_CACHED_ROWS = 200_000
 # A user not searched for this long is dropped (rebuilt on their next search): a
 # long-lived worker keeps the vectors of the users it serves now, not of everyone since.
-IDLE_SECONDS = 600.0
+IDLE_SECONDS = 300.0
 _REINDEX_HINT = "run `companion-agent memories reindex` to re-embed them with the current model"
 _CATEGORY_CODES = {category.value: code for code, category in enumerate(MemoryCategory)}
 
