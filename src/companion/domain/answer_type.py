@@ -91,12 +91,14 @@ def answer_type(question: str) -> AnswerType | None:
     return None
 
 
-@functools.lru_cache(maxsize=32_768)
+@functools.lru_cache(maxsize=4096)
 def may_answer(text: str, kind: AnswerType) -> bool:
     """Whether ``text`` holds something of that kind: a time, a number, a place.
 
     Cached: the same memories come back as candidates question after question, and each
-    check costs a few microseconds, times the ~100 candidates of a voice turn.
+    check costs a few microseconds, times the ~100 candidates of a voice turn. The cache
+    holds about the candidates of the users a worker serves now (40 voice turns' worth);
+    at 32,768 texts a worker kept every memory of its last 10,000 users.
     """
     if kind is AnswerType.PLACE:
         return _PLACE.search(text) is not None
