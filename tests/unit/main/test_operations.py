@@ -25,4 +25,3 @@ async def test_the_local_model_is_loaded_in_a_worker_thread(
     )
     await load_models(container)
     assert loaded_on and loaded_on[0] is not threading.main_thread()
-
