@@ -37,6 +37,8 @@ class InMemoryCache(Cache):
             raise InvalidInput("cache max_entries must be positive")
         if default_ttl_seconds <= 0:
             raise InvalidInput("cache default TTL must be positive")
+        if max_ttl_seconds is not None and not max_ttl_seconds > 0:
+            raise InvalidInput("cache TTL cap must be positive")
         self._entries: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
         self._expiry: list[tuple[float, str]] = []  # (expires, key), some stale
         self._max = max_entries

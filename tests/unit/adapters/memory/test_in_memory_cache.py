@@ -32,3 +32,13 @@ async def test_without_a_cap_a_long_ttl_is_kept() -> None:
     now[0] = 3600.0
     await cache.set("other", b"{}")
     assert await cache.get("greeting:ada") == b"{}"
+
+
+def test_a_ttl_cap_that_is_not_positive_is_refused() -> None:
+    import pytest
+
+    from companion.domain.errors import InvalidInput
+
+    for cap in (0.0, -1.0, float("nan")):
+        with pytest.raises(InvalidInput, match="cap"):
+            InMemoryCache(max_ttl_seconds=cap)
