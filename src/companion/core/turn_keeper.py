@@ -79,8 +79,9 @@ class TurnKeeper:
         for turn in turns:
             try:
                 await self._journal.append_turn(turn)
-            except Conflict:
-                pass  # stored already
+            except Conflict:  # stored already (the write-behind buffer sent it): done
+                done.append(turn.id)
+                continue
             except InvalidInput as exc:  # the store will never take it: logged, let go
                 log.error("kept_turn_refused", error=type(exc).__name__, turn_id=str(turn.id))
             except (StoreError, OSError, TimeoutError) as exc:

@@ -61,7 +61,6 @@ from companion.ports.chat_model import ChatModel
 from companion.ports.conversation_store import ConversationStore
 from companion.ports.embedder import Embedder
 from companion.ports.speech_synthesizer import SpeechSynthesizer
-from companion.ports.turn_spool import TurnSpool
 
 DATABASE_FILE = "companion.db"
 CACHE_LEDGER_FILE = "cache-dirty-keys"
@@ -238,12 +237,6 @@ def _plain_conversations(writes: WriteBehind) -> ConversationStore:
     return writes.conversations
 
 
-def _keeper(spool: TurnSpool | None, journal: ConversationStore | None) -> TurnKeeper | None:
-    if spool is None or journal is None:
-        return None
-    return TurnKeeper(spool, journal)
-
-
 def _machine_name() -> str:
     """This machine to the other workers on the journal: its host name (a container's
     own) and its boot id, so process ids mean the same to every worker of that name."""
@@ -360,20 +353,6 @@ class Gateways(containers.DeclarativeContainer):
     # While a networked store is unreachable, turns are kept in a file of the data
     # directory and sent, straight to the store (not through the buffer), when it is back.
     spool = providers.Singleton(_turn_spool, config.paths.data_dir)
-    turn_spool = providers.Selector(
-        config.choices.store,
-        sqlite=providers.Object(None),
-        memory=providers.Object(None),
-        postgres=spool,
-        supabase=spool,
-    )
-    direct_journal = providers.Selector(
-        config.choices.store,
-        sqlite=providers.Object(None),
-        memory=providers.Object(None),
-        postgres=providers.Callable(_plain_conversations, postgres_writes),
-        supabase=providers.Callable(_plain_conversations, supabase_writes),
-    )
     # What `stats` reports: the pool of the configured database, and the batcher.
     pools = providers.Selector(
         config.choices.store,
@@ -488,8 +467,23 @@ class Services(containers.DeclarativeContainer):
         memories=gateways.memory_store,
     )
     onboarding = providers.Factory(OnboardingService, profiles=profiles, memories=memories)
+    # Networked stores only: what is said while the store is unreachable (TurnKeeper).
+    keeper = providers.Selector(
+        config.choices.store,
+        sqlite=providers.Object(None),
+        memory=providers.Object(None),
+        postgres=providers.Singleton(
+            TurnKeeper,
+            gateways.spool,
+            providers.Callable(_plain_conversations, gateways.postgres_writes),
+        ),
+        supabase=providers.Singleton(
+            TurnKeeper,
+            gateways.spool,
+            providers.Callable(_plain_conversations, gateways.supabase_writes),
+        ),
+    )
     # One per process: it owns the queue of turns whose memory work is pending.
-    keeper = providers.Singleton(_keeper, gateways.turn_spool, gateways.direct_journal)
     memory_worker = providers.Singleton(
         MemoryWorker,
         conversations=gateways.conversation_store,
