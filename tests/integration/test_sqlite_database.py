@@ -293,6 +293,41 @@ async def test_wal_and_safety_pragmas_are_on(db: SqliteDatabase, db_path: Path) 
     conn.close()
 
 
+async def test_the_page_cache_is_the_setting_and_a_bad_one_opens_nothing(db_path: Path) -> None:
+    # A long-lived worker's resident memory grows to this ceiling (docs/benchmarks.md).
+    def cache_size(conn: sqlite3.Connection) -> int:
+        return int(conn.execute("PRAGMA cache_size").fetchone()[0])
+
+    db = SqliteDatabase.open(db_path, cache_kib=3 * 1024)
+    try:
+        assert await db.run(cache_size) == -3 * 1024
+    finally:
+        db.close()
+    for bad in (0, -1, 1.5, True, "16"):
+        with pytest.raises(ValueError, match="page cache"):
+            SqliteDatabase.open(db_path.with_name("other.db"), cache_kib=bad)  # type: ignore[arg-type]
+    assert not db_path.with_name("other.db").exists()
+
+
+async def test_the_page_cache_setting_reaches_the_database(tmp_path: Path) -> None:
+    from pydantic import ValidationError
+
+    from companion.main.container import build_container
+    from companion.main.settings import load_settings
+
+    settings = load_settings(companion={"data_dir": tmp_path, "sqlite_cache_mib": 5})
+    container = build_container(settings)
+    try:
+        size = await container.gateways.sqlite().run(
+            lambda conn: conn.execute("PRAGMA cache_size").fetchone()[0]
+        )
+        assert size == -5 * 1024
+    finally:
+        container.shutdown_resources()
+    with pytest.raises(ValidationError, match="sqlite_cache_mib"):
+        load_settings(companion={"sqlite_cache_mib": 0})
+
+
 async def test_a_locked_database_is_reported_as_unavailable(db_path: Path) -> None:
     SqliteDatabase.open(db_path).close()
     with SqliteDatabase.open(db_path, busy_timeout=0.2) as db:

@@ -90,8 +90,8 @@ def backend_choices(settings: Settings) -> dict[str, str]:
     }
 
 
-def _sqlite_database(data_dir: Path) -> Iterator[SqliteDatabase]:
-    database = SqliteDatabase.open(Path(data_dir) / DATABASE_FILE)
+def _sqlite_database(data_dir: Path, cache_mib: int) -> Iterator[SqliteDatabase]:
+    database = SqliteDatabase.open(Path(data_dir) / DATABASE_FILE, cache_kib=cache_mib * 1024)
     try:
         yield database
     finally:
@@ -297,7 +297,11 @@ class Gateways(containers.DeclarativeContainer):
     # Async clients to close at shutdown (see aclose_clients).
     closers: providers.Singleton[list[Closer]] = providers.Singleton(list)
 
-    sqlite = providers.Resource(_sqlite_database, data_dir=config.paths.data_dir)
+    sqlite = providers.Resource(
+        _sqlite_database,
+        data_dir=config.paths.data_dir,
+        cache_mib=config.companion.sqlite_cache_mib,
+    )
 
     # One pool (PostgreSQL) or HTTP client (Supabase) per process, shared by the stores.
     postgres = providers.Singleton(_postgres_database, database=config.database, closers=closers)

@@ -50,6 +50,8 @@ class CompanionSettings(BaseModel):
     # How long a process's claim on a user's memory work lasts unless renewed: how long a
     # killed process's users wait before another process takes their turns over.
     memory_lease_seconds: float = Field(default=60.0, ge=1, le=86400)
+    # SQLite only: the page cache's ceiling per connection, in MiB.
+    sqlite_cache_mib: int = Field(default=16, ge=1, le=65536)
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -20,7 +20,10 @@ T = TypeVar("T")
 Ts = TypeVarTuple("Ts")
 
 BUSY_TIMEOUT_SECONDS = 5.0
-CACHE_KIB = 64 * 1024
+# SQLite's page cache per connection (PRAGMA cache_size), in KiB: a ceiling, filled as
+# the file is read. COMPANION_SQLITE_CACHE_MIB sets it; docs/benchmarks.md ("A long-lived
+# worker's memory") measures what it costs and saves.
+CACHE_KIB = 16 * 1024
 
 # Primary result codes (the low byte of an extended code) that mean "another connection
 # holds the lock": worth retrying later, unlike a corrupt file or a broken query.
@@ -67,8 +70,16 @@ class SqliteDatabase:
         self._checkpointer = checkpointer
 
     @classmethod
-    def open(cls, path: Path, *, busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> SqliteDatabase:
+    def open(
+        cls,
+        path: Path,
+        *,
+        busy_timeout: float = BUSY_TIMEOUT_SECONDS,
+        cache_kib: int = CACHE_KIB,
+    ) -> SqliteDatabase:
         """Open (creating if needed) the database at ``path`` and bring its schema up to date.
+
+        ``cache_kib`` is the connection's page cache ceiling (``PRAGMA cache_size``).
 
         Raises SchemaError when the file's schema is newer than this code knows, and
         StoreError/StoreUnavailable when it cannot be opened.
@@ -78,9 +89,13 @@ class SqliteDatabase:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError(f"cannot create the folder for the database {path}: {exc}") from exc
+        if isinstance(cache_kib, bool) or not isinstance(cache_kib, int) or cache_kib < 1:
+            raise ValueError(
+                f"the SQLite page cache must be a positive number of KiB, got {cache_kib!r}"
+            )
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=_WORKER_PREFIX)
         try:
-            conn, version = executor.submit(_connect, path, busy_timeout).result()
+            conn, version = executor.submit(_connect, path, busy_timeout, cache_kib).result()
         except BaseException:
             executor.shutdown(wait=True)
             raise
@@ -218,7 +233,9 @@ def _enable_wal(conn: sqlite3.Connection, busy_timeout: float) -> object:
             time.sleep(0.005)
 
 
-def _connect(path: Path, busy_timeout: float) -> tuple[sqlite3.Connection, int]:
+def _connect(
+    path: Path, busy_timeout: float, cache_kib: int = CACHE_KIB
+) -> tuple[sqlite3.Connection, int]:
     """Open, configure and migrate; runs on the worker thread that will own the connection."""
     try:
         # isolation_level=None: we issue BEGIN/COMMIT ourselves, so the module never opens
@@ -239,10 +256,8 @@ def _connect(path: Path, busy_timeout: float) -> tuple[sqlite3.Connection, int]:
         # Checkpoints run on their own thread (WalCheckpointer), not inside a commit.
         conn.execute("PRAGMA wal_autocheckpoint = 0")
         conn.execute("PRAGMA foreign_keys = ON")
-        # The default 2 MiB page cache cannot hold a 10,000-memory user's rows (vectors make
-        # them ~1.5 KiB each), and every lexical hit reads its row; 64 MiB is a ceiling,
-        # not an allocation.
-        conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
+        # A ceiling, not an allocation: it fills as the file is read and stays filled.
+        conn.execute(f"PRAGMA cache_size = -{cache_kib}")
         version = migrate(conn, load_migrations())
     except BaseException as exc:
         conn.close()
