@@ -271,6 +271,20 @@ async def aclose_clients(container: Container) -> None:
         await closers.pop()()
 
 
+async def shut_down(container: Container, *, within: float) -> bool:
+    """Close an application: queued memory work finished within ``within`` seconds
+    (what is not stays journalled for the next start), then the clients and resources.
+    False if work was left."""
+    try:
+        finished: bool = await container.services.memory_worker().close(within=within)
+    finally:
+        await aclose_clients(container)
+        result: Any = container.shutdown_resources()
+        if result is not None:
+            await result
+    return finished
+
+
 def _weights(retrieval: dict[str, Any]) -> RankingWeights:
     return RankingWeights(
         lexical=retrieval["lexical_weight"],

@@ -66,7 +66,7 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         )
     if args.command == "db":
         return await _db(args, settings)
-    from companion.main.container import aclose_clients, build_container
+    from companion.main.container import build_container, shut_down
 
     if args.command in ("doctor", "stats"):
         return await _diagnostics(args, settings)
@@ -99,11 +99,7 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return await run_memories(container, user_id, args, sys.stdout)
     finally:
         # Bounded: what is not done in time stays journalled for the next start.
-        await worker.close(within=_SHUTDOWN_DRAIN_SECONDS)
-        await aclose_clients(container)
-        result = container.shutdown_resources()
-        if result is not None:
-            await result
+        await shut_down(container, within=_SHUTDOWN_DRAIN_SECONDS)
 
 
 async def _db(args: argparse.Namespace, settings: Settings) -> int:

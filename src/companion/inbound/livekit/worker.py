@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-from typing import Any
 from uuid import UUID
 
 import structlog
@@ -25,7 +24,7 @@ from companion.domain.errors import InvalidUserId
 from companion.domain.validation import parse_user_id, resolve_user_ref
 from companion.inbound.livekit.models import voice_llm, voice_stt, voice_tts
 from companion.inbound.livekit.session import VoiceServices, VoiceSession, freeze_startup_heap
-from companion.main.container import Container, aclose_clients, build_container
+from companion.main.container import Container, build_container, shut_down
 from companion.main.logging import configure_logging
 from companion.main.operations import load_models
 from companion.main.settings import Settings, load_settings
@@ -93,19 +92,15 @@ async def entrypoint(ctx: JobContext) -> None:
     container = build_container(settings)
     voice: VoiceSession | None = None
 
-    async def shut_down() -> None:
+    async def end_job() -> None:
         # Awaited by LiveKit before the process exits (one callback, so nothing closes
         # under the session's end): the summary and next greeting are written, then
         # queued memory work drains; what does not is recovered on the next start.
         if voice is not None:
             await voice.aclose()
-        await container.services.memory_worker().close(within=SHUTDOWN_DRAIN_SECONDS)
-        await aclose_clients(container)
-        result: Any = container.shutdown_resources()
-        if result is not None:
-            await result
+        await shut_down(container, within=SHUTDOWN_DRAIN_SECONDS)
 
-    ctx.add_shutdown_callback(shut_down)
+    ctx.add_shutdown_callback(end_job)
     try:
         if ctx.is_fake_job():
             # `console`: no room and no participant; the CLI names the user.
