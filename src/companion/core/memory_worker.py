@@ -113,9 +113,10 @@ class RetrySchedule:
         return len(self._next)
 
 
-# Told what a turn's memory work changed, and the user's profile after it (a session
-# keeps both: see ``Session.absorb``).
-OnDone = Callable[[Sequence[SaveResult], UserProfile], None]
+# Told what a turn's memory work changed, and the user's profile after it when the work
+# read it (None: the turn taught nothing and the profile was not read); a session keeps
+# both (see ``Session.absorb``).
+OnDone = Callable[[Sequence[SaveResult], UserProfile | None], None]
 _Job = tuple[ConversationTurn, int | None, OnDone | None]
 
 
@@ -215,7 +216,7 @@ class MemoryWorker:
             profile = await self._fold_into_profile(turn, results, profile)
         await self._conversations.mark_processed(turn.user_id, turn.id, self._clock.now())
         self.processed += 1
-        if on_done is not None and profile is not None:
+        if on_done is not None:
             on_done(results, profile)
         return results
 

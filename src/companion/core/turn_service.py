@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 import structlog
 
@@ -25,8 +25,9 @@ from companion.core.conversation_service import ConversationService
 from companion.core.memory_worker import MemoryWorker
 from companion.core.rag_service import RAGService
 from companion.core.turn_keeper import TurnKeeper
+from companion.domain.changes import SaveResult
 from companion.domain.errors import StoreUnavailable
-from companion.domain.models import ChatMessage, ConversationTurn, Memory, Role
+from companion.domain.models import ChatMessage, ConversationTurn, Memory, Role, UserProfile
 from companion.domain.session import PreparedTurn, Session
 from companion.domain.text import same_words, search_tail
 from companion.domain.validation import MAX_QUERY, MAX_TURN_TEXT, validate_text
@@ -168,6 +169,31 @@ class TurnService:
             return
         session.handed_on = True
         self._worker.submit(current.journalled, position=current.position, on_done=session.absorb)
+
+    async def work_now(self, session: Session) -> tuple[SaveResult, ...] | None:
+        """Hand the current turn's memory work on and wait for it: what it changed, or
+        ``None`` when it could not be done now (a backend down, another process holding
+        the user's claim): the turn stays journalled and is worked later, as any turn.
+
+        For callers that want the result (the library's ``remember``); a reply never
+        waits for this.
+        """
+        current = session.current
+        if current is None or session.handed_on:
+            raise RuntimeError("work_now needs a turn begun and not handed on yet")
+        changed: list[SaveResult] = []
+        done = False
+
+        def absorb(results: Sequence[SaveResult], profile: UserProfile | None) -> None:
+            nonlocal done
+            session.absorb(results, profile)
+            changed.extend(results)
+            done = True
+
+        session.handed_on = True
+        self._worker.submit(current.journalled, position=current.position, on_done=absorb)
+        await self._worker.drain()
+        return tuple(changed) if done else None
 
     async def settled(self, session: Session) -> None:
         """Wait until what the user said so far is in their memories (before a tool reads

@@ -64,12 +64,14 @@ class Session:
     def user_id(self) -> UUID:
         return self.scope.user_id
 
-    def absorb(self, results: Sequence[SaveResult], profile: UserProfile) -> None:
-        """Take in what one turn's memory work changed: the memories, and the profile."""
+    def absorb(self, results: Sequence[SaveResult], profile: UserProfile | None) -> None:
+        """Take in what one turn's memory work changed: the memories, and the profile
+        (``None``: the work did not read it, so the session's stays)."""
         forgotten = {r.memory.id for r in results if r.change is Change.DELETED}
         learned = [r.memory for r in results if r.change in (Change.ADDED, Change.UPDATED)]
         replaced = forgotten | {m.id for m in learned}
         if replaced:
             self.learned[:] = [m for m in self.learned if m.id not in replaced]
         self.learned.extend(learned)
-        self.profile = profile
+        if profile is not None:
+            self.profile = profile

@@ -171,3 +171,32 @@ def bind_session(*, user_id: str, session_id: str) -> None:
 def clear_session() -> None:
     """Forget the ids bound by :func:`bind_session`."""
     structlog.contextvars.clear_contextvars()
+
+
+def configure_library_logging(secrets: Iterable[str] = ()) -> None:
+    """For the library: the companion's events go to the standard library's loggers
+    (``companion.*``), whose handlers and levels stay the application's to set, with
+    secrets redacted from every record. structlog is configured only if the application
+    has not configured it; nothing is printed unless the application's logging says so.
+    """
+    redactor = SecretRedactor(secrets)
+    if not structlog.is_configured():
+        structlog.configure(
+            processors=[
+                structlog.contextvars.merge_contextvars,
+                structlog.stdlib.filter_by_level,
+                structlog.processors.format_exc_info,
+                redactor,
+                structlog.processors.KeyValueRenderer(key_order=["event"]),
+            ],
+            logger_factory=structlog.stdlib.LoggerFactory(),
+            wrapper_class=structlog.stdlib.BoundLogger,
+            cache_logger_on_first_use=False,
+        )
+    logging.setLogRecordFactory(_ScrubbedRecords(redactor))
+    # A library's loggers print nothing unless the application's logging says so (not
+    # even through the standard library's last-resort handler).
+    logging.getLogger("companion").addHandler(_LIBRARY_HANDLER)
+
+
+_LIBRARY_HANDLER = logging.NullHandler()

@@ -6,9 +6,16 @@ import io
 import json
 import logging
 
+import pytest
 import structlog
 
-from companion.main.logging import REDACTED, bind_session, clear_session, configure_logging
+from companion.main.logging import (
+    REDACTED,
+    bind_session,
+    clear_session,
+    configure_library_logging,
+    configure_logging,
+)
 
 SECRET = "sk-live-9f8e7d6c5b4a3928"
 
@@ -117,3 +124,32 @@ def test_a_librarys_traceback_is_one_line_unless_debugging() -> None:
     assert "Traceback" not in quiet and SECRET not in quiet
     assert "Failed to restore the pool (OSError: connect to postgresql://" in quiet
     assert "Traceback" in pool_fails("DEBUG")  # asked for: all of it (still scrubbed)
+
+
+def test_as_a_library_events_reach_the_applications_handlers_redacted_and_nothing_else(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    previous = structlog.get_config()
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    structlog.reset_defaults()
+    root.handlers[:] = []  # an application that configured no logging at all
+    try:
+        configure_library_logging([SECRET])
+        structlog.get_logger("companion.core.memory_worker").warning(
+            "memory_work_deferred", error=f"refused for key {SECRET}"
+        )
+        assert capsys.readouterr() == ("", "")  # not even the last-resort handler
+        mine = io.StringIO()  # the application adds a handler: the events are there
+        handler = logging.StreamHandler(mine)
+        root.addHandler(handler)
+        structlog.get_logger("companion.core.memory_worker").warning(
+            "memory_work_deferred", error=f"refused for key {SECRET}"
+        )
+        root.removeHandler(handler)
+    finally:
+        structlog.configure(**previous)
+        root.handlers[:], root.level = handlers, level
+    said = mine.getvalue()
+    assert "event='memory_work_deferred'" in said and REDACTED in said
+    assert SECRET not in said
