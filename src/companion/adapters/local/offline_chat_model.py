@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Sequence
 from companion.adapters.local.answering import acknowledge, answer_question
 from companion.adapters.local.extraction import extract_candidates
 from companion.adapters.local.questions import parse_question
+from companion.adapters.local.session_facts import with_session_facts
 from companion.domain.errors import InvalidInput
 from companion.domain.models import (
     ChatRequest,
@@ -108,7 +109,8 @@ def _compose(request: ChatRequest) -> str:
         return "I didn't catch that \u2014 could you say it again?"
     question = parse_question(text)
     if question is not None:
-        return answer_question(question, request.memories, request.profile)
+        # What this session said is the newest word, stored or not yet (see session_facts).
+        return answer_question(question, with_session_facts(request), request.profile)
     candidates = extract_candidates(text)
     if candidates:
         return acknowledge(candidates, request.profile)
