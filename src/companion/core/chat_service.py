@@ -110,7 +110,7 @@ class ChatService:
     ) -> ConversationSummary | None:
         """Close the session: finish its memory work, summarise, prepare the next greeting."""
         self._turns.hand_on(session)  # a turn whose reply never came is remembered too
-        drained = await self._worker.drain(_END_DRAIN_SECONDS)
+        drained = await self._worker.drain(_END_DRAIN_SECONDS, user_id=session.user_id)
         if not session.let_go:  # the claim goes once the session's work is done
             session.let_go = True
             await self._worker.leave(session.user_id)

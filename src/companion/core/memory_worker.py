@@ -24,7 +24,7 @@ import contextlib
 import enum
 import os
 import time
-from collections import Counter, OrderedDict
+from collections import Counter, OrderedDict, deque
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from uuid import UUID, uuid4
@@ -78,6 +78,11 @@ SWEEP_GRACE_SECONDS = 120.0
 LEASE_SECONDS = 60.0
 # How many of a user's pending turns one claim reads.
 CLAIM_READS = 1000
+# How many users' memory work runs at once in one process (each is mostly waiting on the
+# model and the store), and how many turns may wait for it in all: past that the worker
+# sheds a turn (it stays journalled, pending, and the sweep works it later).
+PARALLEL_USERS = 16
+MAX_QUEUED = 1000
 
 
 class _Outcome(enum.Enum):
@@ -120,8 +125,22 @@ OnDone = Callable[[Sequence[SaveResult], UserProfile | None], None]
 _Job = tuple[ConversationTurn, int | None, OnDone | None]
 
 
+class _Lane:
+    """One user's queued turns, worked in order by one task; ``idle`` is set when empty."""
+
+    __slots__ = ("idle", "jobs", "task")
+
+    def __init__(self) -> None:
+        self.jobs: deque[_Job] = deque()
+        self.task: asyncio.Task[None] | None = None
+        self.idle = asyncio.Event()
+        self.idle.set()
+
+
 class MemoryWorker:
-    """One per process: a queue of turns and a task that works through it."""
+    """One per process: a lane per user (that user's turns in the order said, one at a
+    time), lanes worked in parallel up to ``parallel`` users, at most ``max_queued``
+    turns waiting in all."""
 
     def __init__(
         self,
@@ -139,6 +158,8 @@ class MemoryWorker:
         alive: Callable[[int], bool] | None = None,
         lease_seconds: float = LEASE_SECONDS,
         keeper: TurnKeeper | None = None,
+        parallel: int = PARALLEL_USERS,
+        max_queued: int = MAX_QUEUED,
     ) -> None:
         self._conversations = conversations
         self._memories = memories
@@ -152,8 +173,12 @@ class MemoryWorker:
         self._known = known_memories if rag is not None else 0
         self._attempts = max(attempts, 1)
         self._backoff = backoff_seconds
-        self._queue: asyncio.Queue[_Job] | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._lanes: dict[UUID, _Lane] = {}
+        self._parallel = max(parallel, 1)
+        self._slots: asyncio.Semaphore | None = None
+        self._max_queued = max(max_queued, 1)
+        self._queued_total = 0
+        self._shedding = False
         self._sweeper: asyncio.Task[None] | None = None
         # Turns queued or being worked by this process (a sweep leaves them alone).
         self._active: set[UUID] = set()
@@ -179,6 +204,7 @@ class MemoryWorker:
         self._queued: Counter[UUID] = Counter()
         self._attending: Counter[UUID] = Counter()
         self.busy = 0
+        self.shed = 0
         self.parked = 0
         self.processed = 0
         self.failed = 0
@@ -428,50 +454,88 @@ class MemoryWorker:
         position: int | None = None,
         on_done: OnDone | None = None,
     ) -> None:
-        """Queue a journalled turn for memory work; returns at once.
+        """Queue a journalled turn for memory work in its user's lane; returns at once.
 
         ``position`` is the turn's index in its session when the caller knows it (saves
         reading the session's transcript); otherwise it is looked up. ``on_done`` is
-        told what the work changed (the session's ``absorb``).
+        told what the work changed (the session's ``absorb``). When ``max_queued`` turns
+        wait already the turn is shed: it stays pending in the journal and the sweep
+        works it later (``on_done`` is then not told).
         """
-        if self._queue is None:
-            self._queue = asyncio.Queue()
-        if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self._run(self._queue))
+        if self._queued_total >= self._max_queued:
+            self._shed(turn)
+            return
+        if self._shedding:
+            self._shedding = False
+            log.info("memory_work_accepted_again", queued=self._queued_total)
+        user = turn.user_id
+        lane = self._lanes.get(user)
+        if lane is None:
+            lane = self._lanes[user] = _Lane()
+        lane.jobs.append((turn, position, on_done))
+        lane.idle.clear()
         self._active.add(turn.id)
-        self._queued[turn.user_id] += 1
-        self._queue.put_nowait((turn, position, on_done))
+        self._queued[user] += 1
+        self._queued_total += 1
+        if lane.task is None or lane.task.done():
+            lane.task = asyncio.get_running_loop().create_task(self._run(user, lane))
 
-    async def _run(self, queue: asyncio.Queue[_Job]) -> None:
-        while True:
-            turn, position, on_done = await queue.get()
-            try:
-                await self._work(turn, position, on_done)
-            except Exception:  # a bug in one turn must not stop the others
-                self.failed += 1
-                log.exception("memory_work_crashed")
-            finally:
-                self._active.discard(turn.id)
-                user = turn.user_id
-                if self._queued[user] > 1:
-                    self._queued[user] -= 1
-                else:
-                    self._queued.pop(user, None)
-                try:
-                    if self._idle(user):
-                        await self._release(user)
-                finally:
-                    queue.task_done()
+    def _shed(self, turn: ConversationTurn) -> None:
+        self.shed += 1
+        self._retry.later(turn.id, self._clock.now())
+        self._waiting.setdefault(turn.user_id, set()).add(turn.id)
+        if not self._shedding:  # one line per overload, not one per turn
+            self._shedding = True
+            log.warning("memory_work_shed", queued=self._queued_total, max_queued=self._max_queued)
 
-    async def drain(self, within: float | None = None) -> bool:
-        """Wait until every submitted turn is processed; False if ``within`` seconds ran out."""
-        if self._queue is None:
-            return True
+    async def _run(self, user: UUID, lane: _Lane) -> None:
+        """Work one user's lane until it is empty (at most ``parallel`` lanes at once)."""
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self._parallel)
         try:
-            await asyncio.wait_for(self._queue.join(), within)
-        except TimeoutError:
-            return False
-        return True
+            while lane.jobs:
+                turn, position, on_done = lane.jobs[0]
+                try:
+                    async with self._slots:
+                        await self._work(turn, position, on_done)
+                except Exception:  # a bug in one turn must not stop the others
+                    self.failed += 1
+                    log.exception("memory_work_crashed")
+                finally:
+                    lane.jobs.popleft()
+                    self._queued_total -= 1
+                    self._active.discard(turn.id)
+                    if self._queued[user] > 1:
+                        self._queued[user] -= 1
+                    else:
+                        self._queued.pop(user, None)
+                if not lane.jobs and self._idle(user):
+                    await self._release(user)
+        finally:
+            if not lane.jobs:
+                lane.idle.set()
+                if self._lanes.get(user) is lane:
+                    del self._lanes[user]
+
+    async def drain(self, within: float | None = None, *, user_id: UUID | None = None) -> bool:
+        """Wait until every submitted turn (of ``user_id``, if given) is worked; False if
+        ``within`` seconds ran out first."""
+        loop = asyncio.get_running_loop()
+        deadline = None if within is None else loop.time() + within
+        while True:
+            if user_id is None:
+                lanes = list(self._lanes.values())
+            else:
+                lanes = [self._lanes[user_id]] if user_id in self._lanes else []
+            if not lanes:
+                return True
+            left = None if deadline is None else deadline - loop.time()
+            if left is not None and left <= 0:
+                return False
+            try:
+                await asyncio.wait_for(asyncio.gather(*(lane.idle.wait() for lane in lanes)), left)
+            except TimeoutError:
+                return False
 
     async def recover(
         self,
@@ -609,16 +673,17 @@ class MemoryWorker:
                 await self._sweeper
             self._sweeper = None
         finished = await self.drain(within)
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        for lane in list(self._lanes.values()):
+            if lane.task is not None:
+                lane.task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await lane.task
+        self._lanes.clear()
+        left = self._queued_total
+        self._queued_total = 0
+        self._queued.clear()
         for user_id in list(self._leases):  # the next process need not wait for them
             await self._release(user_id)
         if not finished:
-            log.warning("memory_work_left_for_next_start", queued=self._queue_size())
+            log.warning("memory_work_left_for_next_start", queued=left)
         return finished
-
-    def _queue_size(self) -> int:
-        return 0 if self._queue is None else self._queue.qsize()

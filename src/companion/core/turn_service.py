@@ -76,7 +76,9 @@ class TurnService:
         self.hand_on(session)
         said = validate_text(text, what="message", max_length=MAX_TURN_TEXT)
         started = time.perf_counter()
-        await self._worker.drain()  # read your own writes: the last turn's memories are in
+        # No wait for the previous turn's memory work (a remote model's extraction takes
+        # seconds): its words are in the reply's history already, and the memories it
+        # makes are there for the turns after.
         journalled = self._conversations.new_turn(session, Role.USER, said)
         memories: tuple[Memory, ...] = ()
         try:
@@ -192,11 +194,11 @@ class TurnService:
 
         session.handed_on = True
         self._worker.submit(current.journalled, position=current.position, on_done=absorb)
-        await self._worker.drain()
+        await self._worker.drain(user_id=session.user_id)
         return tuple(changed) if done else None
 
     async def settled(self, session: Session) -> None:
         """Wait until what the user said so far is in their memories (before a tool reads
         or writes them, so it never works alongside the worker on the same user)."""
         self.hand_on(session)
-        await self._worker.drain()
+        await self._worker.drain(user_id=session.user_id)

@@ -515,6 +515,8 @@ class Services(containers.DeclarativeContainer):
         alive=_process_alive,
         lease_seconds=config.companion.memory_lease_seconds,
         keeper=keeper,
+        parallel=config.companion.memory_parallel,
+        max_queued=config.companion.memory_queue,
     )
     stats = providers.Factory(
         StatsService,

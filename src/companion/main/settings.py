@@ -50,6 +50,10 @@ class CompanionSettings(BaseModel):
     # How long a process's claim on a user's memory work lasts unless renewed: how long a
     # killed process's users wait before another process takes their turns over.
     memory_lease_seconds: float = Field(default=60.0, ge=1, le=86400)
+    # How many users' memory work one process runs at once, and how many turns may wait
+    # for it before it sheds load (a shed turn stays journalled; the sweep works it).
+    memory_parallel: int = Field(default=16, ge=1, le=1024)
+    memory_queue: int = Field(default=1000, ge=1, le=1_000_000)
     # SQLite only: the page cache's ceiling per connection, in MiB.
     sqlite_cache_mib: int = Field(default=16, ge=1, le=65536)
 

@@ -28,11 +28,13 @@ class World:
         chat_model: ChatModel | None = None,
         cache: Cache | None = None,
         stores_of: World | None = None,
+        **companion: object,
     ) -> None:
         """``stores_of``: another world whose stores this one uses, as a second process
-        on the same database (its own worker, cache and clock)."""
+        on the same database (its own worker, cache and clock); ``companion``: more
+        ``COMPANION_*`` settings."""
         settings = load_settings(
-            companion={"store": "memory", "embedder": "hashing", "data_dir": data_dir}
+            companion={"store": "memory", "embedder": "hashing", "data_dir": data_dir, **companion}
         )
         self.container: Container = build_container(settings)
         self.clock = ManualClock()
