@@ -137,8 +137,15 @@ def test_any_key_and_value_round_trips_or_is_refused(
     """Odd keys (spaces, ':', '*', newlines, any script), empty and oversized values."""
 
     async def check() -> None:
+        # Timeouts of seconds, not the default 50 ms: this is about keys and values, and a
+        # busy CI machine once stalled a round trip past 50 ms (timeouts are tested apart).
         cache = RedisCache.from_url(
-            redis_server.url, namespace="hypothesis", max_value_bytes=_SMALL_VALUE
+            redis_server.url,
+            namespace="hypothesis",
+            max_value_bytes=_SMALL_VALUE,
+            socket_timeout=2,
+            connect_timeout=2,
+            pool_timeout=2,
         )
         try:
             model: dict[str, bytes] = {}
