@@ -25,7 +25,7 @@ import enum
 import os
 import time
 from collections import Counter, OrderedDict, deque
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime, timedelta
 from uuid import UUID, uuid4
 
@@ -83,6 +83,9 @@ CLAIM_READS = 1000
 # sheds a turn (it stays journalled, pending, and the sweep works it later).
 PARALLEL_USERS = 16
 MAX_QUEUED = 1000
+# Memory work steps aside while a reply is being prepared in this process (its CPU and
+# the store's thread are the reply's first), but never for longer than this at a time.
+YIELD_SECONDS = 0.05
 
 
 class _Outcome(enum.Enum):
@@ -179,6 +182,9 @@ class MemoryWorker:
         self._max_queued = max(max_queued, 1)
         self._queued_total = 0
         self._shedding = False
+        # Replies being prepared now (TurnService.begin): memory work waits for quiet.
+        self._replying = 0
+        self._quiet: asyncio.Event | None = None
         self._sweeper: asyncio.Task[None] | None = None
         # Turns queued or being worked by this process (a sweep leaves them alone).
         self._active: set[UUID] = set()
@@ -209,6 +215,26 @@ class MemoryWorker:
         self.processed = 0
         self.failed = 0
 
+    @contextlib.asynccontextmanager
+    async def replying(self) -> AsyncIterator[None]:
+        """A reply is being prepared (its retrieval): memory work in this process holds
+        back its next step until no reply is (bounded: see :data:`YIELD_SECONDS`)."""
+        if self._quiet is None:
+            self._quiet = asyncio.Event()
+        self._replying += 1
+        self._quiet.clear()
+        try:
+            yield
+        finally:
+            self._replying -= 1
+            if not self._replying:
+                self._quiet.set()
+
+    async def _step_aside(self) -> None:
+        if self._replying and self._quiet is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._quiet.wait(), YIELD_SECONDS)
+
     async def process(
         self, turn: ConversationTurn, position: int | None = None, on_done: OnDone | None = None
     ) -> list[SaveResult]:
@@ -220,6 +246,7 @@ class MemoryWorker:
         """
         profile: UserProfile | None = None
         known: list[Memory] = []
+        await self._step_aside()
         if self._known and self._rag is not None:
             profile = await self._profiles.get(turn.user_id)
             known = await self._related(self._rag, turn, profile)
@@ -229,6 +256,7 @@ class MemoryWorker:
             candidates = await self._model.extract_memories(turn.text)
         results: list[SaveResult] = []
         if candidates:
+            await self._step_aside()
             if profile is None:
                 profile = await self._profiles.get(turn.user_id)
             results = await self._memories.remember(

@@ -81,13 +81,14 @@ class TurnService:
         # makes are there for the turns after.
         journalled = self._conversations.new_turn(session, Role.USER, said)
         memories: tuple[Memory, ...] = ()
-        try:
-            await self._conversations.append(session, journalled)
-            memories = await self._retrieve(session, said, record_access=True)
-            if self._settle is not None:  # nothing left to send when the search carried it
-                await self._settle(session.user_id, everything=False)
-        except StoreUnavailable as exc:  # the reply goes on, without memories
-            await self._keep(session, journalled, exc)
+        async with self._worker.replying():  # memory work steps aside meanwhile
+            try:
+                await self._conversations.append(session, journalled)
+                memories = await self._retrieve(session, said, record_access=True)
+                if self._settle is not None:  # nothing left to send when the search carried it
+                    await self._settle(session.user_id, everything=False)
+            except StoreUnavailable as exc:  # the reply goes on, without memories
+                await self._keep(session, journalled, exc)
         position = session.turns - 1  # every turn of this session was counted here
         profile = session.profile  # kept current by the memory work (Session.absorb)
         # Everything memory-related that the reply waits for ends here.

@@ -167,3 +167,22 @@ def test_the_bounds_are_validated(tmp_path: Path, bad: dict[str, int]) -> None:
 
     with pytest.raises(ValidationError):
         World(tmp_path, **bad)
+
+
+async def test_memory_work_steps_aside_while_a_reply_is_prepared(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import companion.core.memory_worker as memory_worker
+
+    monkeypatch.setattr(memory_worker, "YIELD_SECONDS", 30.0)  # no bound in this test
+    w, model = world(tmp_path)
+    model.gate("I live in Paris.").set()
+    chat = w.services.chat
+    session = await chat.start(ADA)
+    async with w.worker.replying():  # another session's reply is being prepared
+        await chat.turn(session, "I live in Paris.")
+        await asyncio.sleep(0.1)
+        assert model.started == []  # the memory work waits for the reply
+    await until(lambda: model.finished == ["I live in Paris."], "the work went on after")
+    await chat.end(session)
+    await w.worker.close(within=5)
