@@ -40,6 +40,19 @@ def test_locomo_smoke_on_one_conversation(run: Run, locomo: Path) -> None:
     assert "%" in result.stderr  # the progress bar
 
 
+def test_locomo_with_the_embeddings_down_answers_every_question_lexically(
+    run: Run, locomo: Path
+) -> None:
+    args = ("bench", "locomo", "--data", str(locomo), "--conversations", "1", "--json")
+    result = run(*args, "--embeddings-down", timeout=600)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["questions"] == 197  # not one question failed for want of a vector
+    recall = report["recall"]["all"]
+    assert 40 <= recall["10"] < 90  # retrieval still works, on words alone
+    assert "query_embedding_unavailable_searching_lexically" in result.stderr
+
+
 def test_bench_rejects_bad_options(run: Run, locomo: Path, tmp_path: Path) -> None:
     bad_k = run("bench", "locomo", "--data", str(locomo), "--k", "5,x")
     assert bad_k.returncode == 2 and "--k" in bad_k.stderr

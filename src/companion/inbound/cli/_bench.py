@@ -14,6 +14,7 @@ from companion.domain.errors import InvalidInput
 from companion.inbound.bench.latency import run_latency
 from companion.inbound.bench.locomo import run_locomo
 from companion.inbound.bench.locomo_data import load_locomo
+from companion.inbound.bench.outage import DownEmbedder
 from companion.inbound.bench.progress import Progress
 from companion.main.container import aclose_clients, build_container
 from companion.main.operations import manual_clock
@@ -80,11 +81,15 @@ async def _run(args: argparse.Namespace, container: Any, clock: Any) -> dict[str
         total = sum(
             len(c.items(unit)) + sum(1 for q in c.questions if q.evidence) for c in conversations
         )
+        memories = services.memories()  # ingest embeds as usual
+        if args.embeddings_down:
+            embedder = container.gateways.embedder()
+            container.gateways.embedder.override(providers.Object(DownEmbedder(embedder)))
         return await run_locomo(
             conversations,
             unit=unit,
             ks=ks,
-            memories=services.memories(),
+            memories=memories,
             profiles=services.profiles(),
             rag=services.rag(),
             set_clock=clock.set,

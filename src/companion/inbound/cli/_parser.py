@@ -117,6 +117,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="do not name the speakers as participants (an ablation: no name masking)",
     )
+    locomo.add_argument(
+        "--embeddings-down",
+        action="store_true",
+        help="ask the questions as during an embeddings outage (memories embedded as usual;"
+        " no query can be, so retrieval is lexical)",
+    )
     latency = benchmarks.add_parser(
         "latency",
         parents=[common, as_json, backends],
