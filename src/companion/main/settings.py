@@ -55,7 +55,7 @@ class CompanionSettings(BaseModel):
     memory_parallel: int = Field(default=16, ge=1, le=1024)
     memory_queue: int = Field(default=1000, ge=1, le=1_000_000)
     # SQLite only: the page cache's ceiling per connection, in MiB.
-    sqlite_cache_mib: int = Field(default=16, ge=1, le=65536)
+    sqlite_cache_mib: int = Field(default=8, ge=1, le=65536)
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -23,7 +23,7 @@ BUSY_TIMEOUT_SECONDS = 5.0
 # SQLite's page cache per connection (PRAGMA cache_size), in KiB: a ceiling, filled as
 # the file is read. COMPANION_SQLITE_CACHE_MIB sets it; docs/benchmarks.md ("A long-lived
 # worker's memory") measures what it costs and saves.
-CACHE_KIB = 16 * 1024
+CACHE_KIB = 8 * 1024
 
 # Primary result codes (the low byte of an extended code) that mean "another connection
 # holds the lock": worth retrying later, unlike a corrupt file or a broken query.
