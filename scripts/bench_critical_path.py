@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 from dependency_injector import providers
 
+from companion.inbound.bench.latency import UTTERANCES
 from companion.inbound.bench.locomo import run_locomo
 from companion.inbound.bench.locomo_data import load_locomo
 from companion.inbound.livekit.models import voice_llm
@@ -37,18 +38,6 @@ from companion.main.operations import manual_clock
 from companion.main.settings import load_settings
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "locomo-dev.json"
-LINES = [
-    "I live in Oslo now.",
-    "My favourite food is ramen.",
-    "What is my favourite food?",
-    "I have a cat called Miso.",
-    "Where do I live?",
-    "I like hiking and chess.",
-    "How are you today?",
-    "My sister is called Ana.",
-    "I want to learn Spanish.",
-    "What do you know about me?",
-]
 # The namespace the LoCoMo benchmark derives its users from (inbound/bench/locomo.py).
 BENCH_NAMESPACE = uuid.UUID("1c0c0b5e-6a53-4a0e-9d59-0d1f7a1e2b3c")
 
@@ -86,7 +75,7 @@ async def measure(turns: int, data: Path) -> dict[str, list[float]]:
     freeze_startup_heap()  # as `chat` and the LiveKit job do once the session is ready
     await voice.start_text()
     rng = random.Random(1)
-    said = [f"{rng.choice(LINES)} ({i})" for i in range(turns)]
+    said = [f"{rng.choice(UTTERANCES)} ({i})" for i in range(turns)]
     floor: list[float] = []
     for text in said:
         await voice.send(text)

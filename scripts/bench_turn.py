@@ -28,7 +28,6 @@ import random
 import sys
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -43,8 +42,7 @@ from tests.servers.openai_peer import OpenAIPeer, PeerReply, running_peer  # noq
 
 from companion import Companion, load_settings  # noqa: E402
 from companion.adapters.local.extraction import extract_candidates  # noqa: E402
-from companion.domain.models import Memory, MemoryCategory, MemorySource  # noqa: E402
-from companion.inbound.bench.latency import synthetic_text  # noqa: E402
+from companion.inbound.bench.latency import UTTERANCES, synthetic_memories  # noqa: E402
 from companion.inbound.library.companion import user_id  # noqa: E402
 
 EXTRACTION_SECONDS = 0.8
@@ -52,18 +50,6 @@ REPLY_SECONDS = 0.2
 STEADY_SECONDS = 2.0
 BURST_SECONDS = 0.3
 MEMORIES_PER_USER = 200
-LINES = [
-    "I live in Oslo now.",
-    "My favourite food is ramen.",
-    "What is my favourite food?",
-    "I have a cat called Miso.",
-    "Where do I live?",
-    "I like hiking and chess.",
-    "How are you today?",
-    "My sister is called Ana.",
-    "I want to learn Spanish.",
-    "What do you know about me?",
-]
 
 
 class SlowModel:
@@ -96,24 +82,8 @@ async def _seed(companion: Companion, users: list[str], rng: random.Random) -> N
     now = datetime.now(UTC)
     for name in users:
         uid = user_id(name)
-        await memories.import_memories(
-            uid,
-            [
-                Memory(
-                    id=uuid.UUID(int=rng.getrandbits(128), version=4),
-                    user_id=uid,
-                    category=MemoryCategory.EVENT,
-                    text=synthetic_text(rng),
-                    importance=5,
-                    created_at=now,
-                    updated_at=now,
-                    source=MemorySource.IMPORT,
-                    thread=f"t{i // 20}",
-                    position=i % 20,
-                )
-                for i in range(MEMORIES_PER_USER)
-            ],
-        )
+        chunk = synthetic_memories(rng, uid, range(MEMORIES_PER_USER), now)
+        await memories.import_memories(uid, chunk)
 
 
 async def _session(companion: Companion, user: str, turns: int, burst: bool) -> list[float]:
@@ -124,7 +94,7 @@ async def _session(companion: Companion, user: str, turns: int, burst: bool) -> 
         for i in range(turns):
             started = time.monotonic()
             # Never the same words twice (a cached query vector would flatter the figures).
-            await talk.reply(f"{rng.choice(LINES)} ({user}, {i})")
+            await talk.reply(f"{rng.choice(UTTERANCES)} ({user}, {i})")
             gap = BURST_SECONDS if burst and i % 2 == 0 else STEADY_SECONDS
             await asyncio.sleep(max(0.0, gap - (time.monotonic() - started)))
         # The session's own turn use case recorded what each reply waited for.

@@ -68,6 +68,12 @@ def test_latency_bench_reports_percentiles_and_memory(run: Run) -> None:
     assert report["memories"] == 300 and report["queries"] == 30
     assert 0 < report["latency_ms"]["p50"] <= report["latency_ms"]["p95"]
     assert report["rss_mb"]["after"] > 0
+    # The floor beside the total, from the same run: what the overhead is measured against.
+    floors = report["floor_ms"]
+    assert set(floors) == {"query_embedding", "candidate_search"}
+    assert all(0 < f["p50"] <= f["p95"] for f in floors.values())
+    ratio = report["latency_ms"]["p95"] / floors["query_embedding"]["p95"]
+    assert report["p95_total_over_query_embedding"] == round(ratio, 2)
 
 
 async def test_locomo_on_postgres_only_when_asked(

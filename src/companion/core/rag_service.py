@@ -108,6 +108,31 @@ class RAGService:
             log.info("query_embedding_back")
         return embedding
 
+    def memory_query(
+        self,
+        text: str,
+        embedding: Embedding | None,
+        participants: Sequence[str],
+        pool: int,
+    ) -> MemoryQuery:
+        """What :meth:`retrieve` asks the store for: the question's terms and phrases, its
+        vector, and how many candidates (``bench latency`` times the store's part alone)."""
+        expanded = expand_query(text, phrases=self._phrases, participants=participants)
+        return MemoryQuery(
+            text=text,
+            terms=expanded.terms,
+            phrases=expanded.phrases,
+            embedding=embedding,
+            limit=pool,
+            neighbours=self._weights.window,
+            expand=self._expand,
+        )
+
+    @property
+    def pool(self) -> int:
+        """How many candidates each signal proposes."""
+        return self._candidate_limit
+
     async def retrieve(
         self,
         user_id: UUID,
@@ -128,7 +153,6 @@ class RAGService:
         if participants is None:
             participants = await participants_of(self._profiles, user_id, self._cache)
         embedding = await self._query_embedding(mask_names(text, participants))
-        expanded = expand_query(text, phrases=self._phrases, participants=participants)
         pool = max(self._candidate_limit, k)
         now = self._clock.now()
         focus = focus_of(
@@ -138,16 +162,7 @@ class RAGService:
             slack_days=self._weights.date_slack_days,
         )
         candidates = await self._store.candidates(
-            user_id,
-            MemoryQuery(
-                text=text,
-                terms=expanded.terms,
-                phrases=expanded.phrases,
-                embedding=embedding,
-                limit=pool,
-                neighbours=self._weights.window,
-                expand=self._expand,
-            ),
+            user_id, self.memory_query(text, embedding, participants, pool)
         )
         ranked = rank(
             candidates, now=now, weights=self._weights, limit=k, pool_size=pool, focus=focus

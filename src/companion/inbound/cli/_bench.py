@@ -106,6 +106,8 @@ async def _run(args: argparse.Namespace, container: Any, clock: Any) -> dict[str
         memory_service=services.memories(),
         rag=services.rag(),
         progress=Progress(args.memories + args.queries, "latency"),
+        embedder=container.gateways.embedder(),
+        store=container.gateways.memory_store(),
     )
 
 
@@ -134,5 +136,10 @@ def _table(report: dict[str, Any]) -> str:
         )
     lat = report["latency_ms"]
     lines.append(f"latency ms: p50 {lat['p50']}  p95 {lat['p95']}  p99 {lat['p99']}")
+    for name, floor in report.get("floor_ms", {}).items():
+        what = name.replace("_", " ") + " alone"
+        lines.append(f"  floor, {what}: p50 {floor['p50']}  p95 {floor['p95']}")
+    if "p95_total_over_query_embedding" in report:
+        lines.append(f"p95 total / p95 query embedding: {report['p95_total_over_query_embedding']}")
     lines.append(f"ingest: {report['ingest_per_s']} memories/s")
     return "\n".join(lines) + "\n"
