@@ -12,6 +12,9 @@ WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
 echo "smoke_wheel: building the wheel"
+# setuptools reuses build/ in the source tree: a module deleted since the last build would
+# still ship from there. The wheel is built from the sources as they are.
+rm -rf "$ROOT/build"
 "$BUILD_PYTHON" -m pip wheel -q --no-deps -w "$WORK/dist" "$ROOT"
 WHEEL=$(ls "$WORK"/dist/companion_agent-*.whl)
 echo "smoke_wheel: installing $(basename "$WHEEL") into a fresh venv"
