@@ -21,6 +21,7 @@ from companion.core.cache_aside import (
 from companion.core.rag_service import RAGService, participants_of
 from companion.domain.changes import Change, SaveResult, dedupe_key
 from companion.domain.errors import InvalidInput, NotFound
+from companion.domain.keys import forget_names
 from companion.domain.models import (
     Embedding,
     Memory,
@@ -151,7 +152,7 @@ class MemoryService:
         self, user_id: UUID, key: str, candidate: MemoryCandidate, now: datetime
     ) -> list[SaveResult]:
         if key.endswith("."):  # a family of keys: "pet.dog." is every dog
-            stored = [m for m in await self._store.list(user_id) if (m.key or "").startswith(key)]
+            stored = [m for m in await self._store.list(user_id) if forget_names(key, m.key)]
         else:
             found = await self._store.find_by_key(user_id, key)
             stored = [] if found is None else [found]

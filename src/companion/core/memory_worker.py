@@ -180,7 +180,6 @@ class MemoryWorker:
         self._parallel = max(parallel, 1)
         self._slots: asyncio.Semaphore | None = None
         self._max_queued = max(max_queued, 1)
-        self._queued_total = 0
         self._shedding = False
         # Replies being prepared now (TurnService.begin): memory work waits for quiet.
         self._replying = 0
@@ -490,12 +489,13 @@ class MemoryWorker:
         wait already the turn is shed: it stays pending in the journal and the sweep
         works it later (``on_done`` is then not told).
         """
-        if self._queued_total >= self._max_queued:
-            self._shed(turn)
+        queued = self._queued_now()
+        if queued >= self._max_queued:
+            self._shed(turn, queued)
             return
         if self._shedding:
             self._shedding = False
-            log.info("memory_work_accepted_again", queued=self._queued_total)
+            log.info("memory_work_accepted_again", queued=queued)
         user = turn.user_id
         lane = self._lanes.get(user)
         if lane is None:
@@ -504,17 +504,20 @@ class MemoryWorker:
         lane.idle.clear()
         self._active.add(turn.id)
         self._queued[user] += 1
-        self._queued_total += 1
         if lane.task is None or lane.task.done():
             lane.task = asyncio.get_running_loop().create_task(self._run(user, lane))
 
-    def _shed(self, turn: ConversationTurn) -> None:
+    def _queued_now(self) -> int:
+        """Turns queued or being worked in this process, over every lane."""
+        return sum(len(lane.jobs) for lane in self._lanes.values())
+
+    def _shed(self, turn: ConversationTurn, queued: int) -> None:
         self.shed += 1
         self._retry.later(turn.id, self._clock.now())
         self._waiting.setdefault(turn.user_id, set()).add(turn.id)
         if not self._shedding:  # one line per overload, not one per turn
             self._shedding = True
-            log.warning("memory_work_shed", queued=self._queued_total, max_queued=self._max_queued)
+            log.warning("memory_work_shed", queued=queued, max_queued=self._max_queued)
 
     async def _run(self, user: UUID, lane: _Lane) -> None:
         """Work one user's lane until it is empty (at most ``parallel`` lanes at once)."""
@@ -531,7 +534,6 @@ class MemoryWorker:
                     log.exception("memory_work_crashed")
                 finally:
                     lane.jobs.popleft()
-                    self._queued_total -= 1
                     self._active.discard(turn.id)
                     if self._queued[user] > 1:
                         self._queued[user] -= 1
@@ -706,9 +708,8 @@ class MemoryWorker:
                 lane.task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await lane.task
+        left = self._queued_now()
         self._lanes.clear()
-        left = self._queued_total
-        self._queued_total = 0
         self._queued.clear()
         for user_id in list(self._leases):  # the next process need not wait for them
             await self._release(user_id)

@@ -26,6 +26,7 @@ __all__ = [
     "dislikes_key",
     "family_key",
     "favourite_key",
+    "forget_names",
     "goal_key",
     "likes_key",
     "normalise_thing",
@@ -43,6 +44,14 @@ KEY_ORIGIN = "location.origin"
 KEY_EMPLOYER = "work.employer"
 KEY_ROLE = "work.role"
 MAX_SLUG = 40
+
+
+def forget_names(forget_key: str, key: str | None) -> bool:
+    """Whether a request to forget ``forget_key`` names the memory keyed ``key``: a key
+    ending with "." names a whole family ("pet.dog." is every dog), any other only itself."""
+    if key is None:
+        return False
+    return key.startswith(forget_key) if forget_key.endswith(".") else key == forget_key
 
 
 def word_set(text: str) -> frozenset[str]:

@@ -10,7 +10,7 @@ from datetime import datetime
 from uuid import UUID
 
 from companion.domain.errors import AccessDenied, InvalidInput, InvalidUserId
-from companion.domain.models import MemoryCandidate, MemoryQuery
+from companion.domain.models import MemoryCandidate, MemoryCategory, MemoryQuery
 
 # Names map to stable UUIDs in this namespace, so `--user ada` is the same user on every
 # machine and in every version.
@@ -95,6 +95,20 @@ def resolve_user_ref(ref: str) -> tuple[UUID, str | None]:
 def _looks_like_uuid(text: str) -> bool:
     hexdigits = text.replace("-", "").removeprefix("urn:uuid:").strip("{}")
     return len(hexdigits) == 32 and all(c in "0123456789abcdefABCDEF" for c in hexdigits)
+
+
+def parse_category(raw: object) -> MemoryCategory:
+    """A memory category from its name (any case, spaces around); InvalidInput naming
+    the categories otherwise."""
+    if isinstance(raw, MemoryCategory):
+        return raw
+    try:
+        if not isinstance(raw, str):
+            raise ValueError(raw)
+        return MemoryCategory(raw.strip().lower())
+    except ValueError:
+        names = ", ".join(c.value for c in MemoryCategory)
+        raise InvalidInput(f"unknown category {raw!r}; one of: {names}") from None
 
 
 def validate_text(text: object, *, what: str, max_length: int) -> str:

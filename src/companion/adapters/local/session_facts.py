@@ -14,6 +14,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from companion.adapters.local.extraction import extract_candidates
+from companion.domain.keys import forget_names
 from companion.domain.models import ChatRequest, Memory, MemoryCandidate, Role
 from companion.domain.reconcile import Action, reconcile
 
@@ -44,7 +45,7 @@ def with_session_facts(request: ChatRequest) -> list[Memory]:
                 continue
             at = after + timedelta(microseconds=1 + 1000 * i + j)
             if candidate.forget:
-                said = {k: v for k, v in said.items() if not _named(key, k)}
+                said = {k: v for k, v in said.items() if not forget_names(key, k)}
                 forgets.append((at, candidate))
             else:
                 said.pop(key, None)  # re-inserted last: the dict keeps the order said
@@ -54,7 +55,7 @@ def with_session_facts(request: ChatRequest) -> list[Memory]:
         m
         for m in memories
         if not any(
-            _named(c.key or "", m.key) and reconcile(c, m, now=at).action is Action.DELETE
+            forget_names(c.key or "", m.key) and reconcile(c, m, now=at).action is Action.DELETE
             for at, c in forgets
         )
     ]
@@ -75,11 +76,3 @@ def with_session_facts(request: ChatRequest) -> list[Memory]:
             )
         )
     return memories
-
-
-def _named(forget_key: str, key: str | None) -> bool:
-    """Whether a forget request for ``forget_key`` names a memory keyed ``key`` (a key
-    ending with "." names a whole family: "pet.dog." is every dog)."""
-    if key is None:
-        return False
-    return key.startswith(forget_key) if forget_key.endswith(".") else key == forget_key

@@ -12,19 +12,13 @@ from uuid import UUID
 
 from companion.domain.errors import InvalidInput
 from companion.domain.models import Memory, MemoryCategory
-from companion.domain.validation import parse_uuid
+from companion.domain.validation import parse_category, parse_uuid
 from companion.inbound.cli.memory_records import dumps_jsonl, parse_jsonl, to_record
 from companion.main.container import Container
 
 
 def _category(raw: str | None) -> MemoryCategory | None:
-    if raw is None:
-        return None
-    try:
-        return MemoryCategory(raw.strip().lower())
-    except ValueError:
-        names = ", ".join(c.value for c in MemoryCategory)
-        raise InvalidInput(f"unknown category {raw!r}; one of: {names}") from None
+    return None if raw is None else parse_category(raw)
 
 
 def _limit(raw: int | None) -> int | None:

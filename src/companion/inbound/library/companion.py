@@ -27,6 +27,7 @@ from companion.domain.session import Session
 from companion.domain.validation import (
     MAX_QUERY,
     MAX_TURN_TEXT,
+    parse_category,
     parse_uuid,
     resolve_user_ref,
     validate_text,
@@ -230,12 +231,8 @@ class Companion:
     ) -> builtins.list[Memory]:
         """What the companion remembers about the user, most recently updated first."""
         uid = user_id(user)
-        if isinstance(category, str):
-            try:
-                category = MemoryCategory(category.strip().lower())
-            except ValueError:
-                names = ", ".join(c.value for c in MemoryCategory)
-                raise InvalidInput(f"unknown category {category!r}; one of: {names}") from None
+        if category is not None:
+            category = parse_category(category)
         if limit is not None and (
             isinstance(limit, bool) or not isinstance(limit, int) or limit < 1
         ):

@@ -29,21 +29,19 @@ from companion.domain.errors import (
     NotFound,
     StoreError,
 )
-from companion.domain.models import Memory, MemoryCategory, MemorySource, UserProfile
+from companion.domain.models import Memory, MemorySource, UserProfile
 from companion.domain.session import Session
-from companion.domain.validation import MAX_QUERY, SessionScope, parse_uuid, validate_text
+from companion.domain.validation import (
+    MAX_QUERY,
+    SessionScope,
+    parse_category,
+    parse_uuid,
+    validate_text,
+)
 
 log = structlog.get_logger(__name__)
 
 MAX_SEARCH_RESULTS = 20
-
-
-def _category(raw: str) -> MemoryCategory:
-    try:
-        return MemoryCategory(raw.strip().lower())
-    except ValueError:
-        names = ", ".join(c.value for c in MemoryCategory)
-        raise InvalidInput(f"unknown category {raw!r}; one of: {names}") from None
 
 
 def _memory_record(memory: Memory) -> dict[str, object]:
@@ -145,7 +143,7 @@ class CompanionTools:
             result = await self._memories.save(
                 user,
                 text=text,
-                category=_category(category),
+                category=parse_category(category),
                 importance=importance,
                 source=MemorySource.TOOL,
             )
