@@ -118,6 +118,7 @@ def test_fresh_file_is_migrated_once_and_reopening_changes_nothing(db_path: Path
             (4, "0004_turn_journal"),
             (5, "0005_parked_turns"),
             (6, "0006_memory_claims"),
+            (7, "0007_fts_owner"),
         ]
         assert conn.execute("PRAGMA user_version").fetchone()[0] == LATEST_VERSION
     conn.close()
@@ -452,6 +453,52 @@ async def test_search_index_follows_updates_and_deletes(db: SqliteDatabase) -> N
     await store.touch(user, [pet.id], T0)  # touching must not disturb the index
     assert await store.delete(user, pet.id)
     assert await store.candidates(user, lexical(("luna",))) == []
+    assert_intact(db.path)
+
+
+async def test_a_users_word_search_does_not_walk_other_users_memories(
+    db: SqliteDatabase,
+) -> None:
+    # The cost is counted in SQLite VM instructions, not time: deterministic on any machine.
+    store = SqliteMemoryStore(db)
+    ada, bo = uuid.uuid4(), uuid.uuid4()
+    for i in range(3):
+        await store.add(memory(ada, f"Ada's pottery class, week {i}"), None)
+    await store.add(memory(bo, "Bo's pottery class"), None)
+
+    async def cost_of_adas_search() -> tuple[int, list[str]]:
+        steps = [0]
+
+        def count() -> int:
+            steps[0] += 1
+            return 0  # 0: carry on
+
+        await db.run(lambda conn: conn.set_progress_handler(count, 1))
+        try:
+            found = await store.candidates(ada, lexical(("pottery",)))
+        finally:
+            await db.run(lambda conn: conn.set_progress_handler(None, 1))
+        return steps[0], sorted(c.memory.text for c in found)
+
+    alone, found_alone = await cost_of_adas_search()
+    # Bo, another user of the same file, says "pottery" 2,000 times.
+    rows = [memory(bo, f"Bo's pottery note {i}") for i in range(2000)]
+
+    def insert(conn: sqlite3.Connection) -> None:
+        conn.execute("BEGIN")
+        conn.executemany(
+            "INSERT INTO memories (id, user_id, category, text, importance, source,"
+            " created_at, updated_at) VALUES (?, ?, 'fact', ?, 5, 'conversation', 0, 0)",
+            [(str(m.id), str(m.user_id), m.text) for m in rows],
+        )
+        conn.execute("COMMIT")
+
+    await db.run(insert)
+    crowded, found_crowded = await cost_of_adas_search()
+    assert found_crowded == found_alone == [f"Ada's pottery class, week {i}" for i in range(3)]
+    # Before the index knew each row's owner, Ada's search stepped through every one of
+    # Bo's 2,000 matches (10,530 instructions against 359 alone); now only her own.
+    assert crowded < alone + 2000, (alone, crowded)
     assert_intact(db.path)
 
 

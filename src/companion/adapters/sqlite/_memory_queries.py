@@ -15,13 +15,32 @@ SELECT_MEMORIES = (
     " updated_at, last_accessed_at, access_count, metadata, thread, position, history,"
     " valid_from FROM memories"
 )
-# CROSS JOIN pins the FTS table as the outer loop: the planner might otherwise walk every
-# memory of the user and probe the index once per row.
+# Every row of the full-text index carries its owner's token (migration 0007), so a search
+# is `owner : "u…" AND (its words)`: FTS5 walks only this user's postings and ranks them
+# itself (the owner column has weight 0), and only the best `limit` are joined to their
+# rows. The user_id test after the join is a second guard: a row of another user can
+# never be proposed, whatever the tokenizer made of the owner token.
 LEXICAL = (
-    "SELECT m.id, bm25(memories_fts) AS score"
+    "SELECT m.id, f.score FROM ("
+    " SELECT rowid AS seq, bm25(memories_fts, 1.0, 1.0, 1.0, 0.0) AS score FROM memories_fts"
+    " WHERE memories_fts MATCH ? ORDER BY score LIMIT ?"
+    ") AS f JOIN memories AS m ON m.seq = f.seq WHERE m.user_id = ? ORDER BY f.score"
+)
+# With a category filter the rows must be read to test it, so the join comes first (the
+# owner token still keeps the walk to this user's matches). CROSS JOIN pins the index as
+# the outer loop.
+LEXICAL_IN_CATEGORIES = (
+    "SELECT m.id, bm25(memories_fts, 1.0, 1.0, 1.0, 0.0) AS score"
     " FROM memories_fts CROSS JOIN memories AS m ON m.seq = memories_fts.rowid"
     " WHERE memories_fts MATCH ? AND m.user_id = ?"
 )
+
+
+def owner_match(user_id: str, match: str) -> str:
+    """The MATCH expression for ``match`` (an :func:`fts_match` string) in this user's
+    memories only: their owner token AND the words, in the columns that hold words."""
+    owner = "u" + user_id.replace("-", "")
+    return f'owner : "{owner}" AND {{text value key}} : ({match})'
 
 
 # The windows arrive as one JSON list of [thread, lo, hi], so the statement text (and its
@@ -86,16 +105,17 @@ def lexical(
     limit: int,
 ) -> dict[str, float]:
     """Memory id -> ``-bm25`` for the ``limit`` best FTS matches of this user."""
-    category_filter = ""
-    params: tuple[Any, ...] = (match, user_id)
-    if categories is not None:
-        if not categories:
-            return {}
-        category_filter = f" AND m.category IN ({placeholders(len(categories))})"
-        params = (*params, *categories)
-    rows = conn.execute(
-        LEXICAL + category_filter + " ORDER BY score LIMIT ?", (*params, limit)
-    ).fetchall()
+    expression = owner_match(user_id, match)
+    if categories is None:
+        rows = conn.execute(LEXICAL, (expression, limit, user_id)).fetchall()
+    elif not categories:
+        return {}
+    else:
+        rows = conn.execute(
+            LEXICAL_IN_CATEGORIES
+            + f" AND m.category IN ({placeholders(len(categories))}) ORDER BY score LIMIT ?",
+            (expression, user_id, *categories, limit),
+        ).fetchall()
     return {memory_id: -float(score) for memory_id, score in rows}
 
 
