@@ -239,3 +239,35 @@ async def test_the_holder_is_known_and_a_dead_holders_claim_is_taken_over_at_onc
     assert await conversation_store.claim_holder(ADA) == "w2"
     await conversation_store.release_user(ADA, "w2")
     assert await conversation_store.claim_holder(ADA) is None
+
+
+async def test_erasing_a_user_deletes_their_journal_summaries_and_lease(
+    conversation_store: ConversationStore,
+) -> None:
+    session = uuid.uuid4()
+    said = [turn(ADA, session, f"Ada says {i}", i) for i in range(4)]
+    for t in said:
+        await conversation_store.append_turn(t)
+    await conversation_store.mark_processed(ADA, said[0].id, T0)
+    await conversation_store.park_turn(ADA, said[1].id, "a bug", T0)
+    await conversation_store.save_summary(summary(ADA, session, 5, "Ada's session"))
+    assert await conversation_store.claim_user(ADA, "host:worker:1", 60.0) is not None
+    bobs = turn(BOB, uuid.uuid4(), "Bo says hi", 9)
+    await conversation_store.append_turn(bobs)
+    bob_summary = summary(BOB, bobs.session_id, 9, "Bo's session")
+    await conversation_store.save_summary(bob_summary)
+
+    # 4 turns (one processed, one parked), 1 summary, 1 lease.
+    assert await conversation_store.erase_user(ADA) == 6
+    assert await conversation_store.recent_turns(ADA, 100) == []
+    assert await conversation_store.turns(ADA, session) == []
+    assert await conversation_store.pending_turns(100, ADA) == []
+    assert await conversation_store.parked_turns(ADA, 100) == []
+    assert await conversation_store.summaries(ADA, 10) == []
+    assert await conversation_store.claim_holder(ADA) is None
+    assert await conversation_store.erase_user(ADA) == 0  # idempotent
+    assert await conversation_store.recent_turns(BOB, 100) == [bobs]
+    assert await conversation_store.summaries(BOB, 10) == [bob_summary]
+    # An erased turn's id is free again, and the user starts a new journal.
+    await conversation_store.append_turn(said[2])
+    assert await conversation_store.pending_turns(100, ADA) == [said[2]]

@@ -132,6 +132,34 @@ async def test_delete_removes_memory_and_its_vector(memory_store: MemoryStore) -
     )
 
 
+async def test_erasing_a_user_deletes_all_their_memories_and_no_one_elses(
+    memory_store: MemoryStore,
+) -> None:
+    for i in range(3):
+        m = make_memory(ADA, f"Ada's pottery class {i}", key=f"class.{i}", minutes=i)
+        await memory_store.add(m, await vec(m.text))
+    await memory_store.add(make_memory(ADA, "Ada keeps a diary"), None)  # no vector
+    bob = make_memory(BOB, "Bo's pottery class", key="class.0")
+    await memory_store.add(bob, await vec(bob.text))
+
+    assert await memory_store.erase_user(ADA) == 4
+    assert await memory_store.list(ADA) == []
+    assert await memory_store.count(ADA) == 0
+    assert await memory_store.keys(ADA) == {}
+    assert await memory_store.embedding_models(ADA) == {}
+    assert await memory_store.candidates(ADA, query("pottery", await vec("pottery"))) == []
+    assert await memory_store.erase_user(ADA) == 0  # idempotent
+    # Bo keeps everything, and is still found by word and by meaning.
+    assert await memory_store.list(BOB) == [bob]
+    found = await memory_store.candidates(BOB, query("pottery", await vec("pottery")))
+    assert [c.memory for c in found] == [bob]
+    # The user can start again: the keys are free, the search sees only the new memory.
+    again = make_memory(ADA, "Ada's pottery class, the new one", key="class.0")
+    await memory_store.add(again, await vec(again.text))
+    found = await memory_store.candidates(ADA, query("pottery", await vec("pottery")))
+    assert [c.memory for c in found] == [again]
+
+
 async def test_candidates_merge_lexical_and_dense_signals(memory_store: MemoryStore) -> None:
     texts = [
         "Has a dog called Biscuit",

@@ -119,6 +119,7 @@ def test_fresh_file_is_migrated_once_and_reopening_changes_nothing(db_path: Path
             (5, "0005_parked_turns"),
             (6, "0006_memory_claims"),
             (7, "0007_fts_owner"),
+            (8, "0008_erasure_epoch"),
         ]
         assert conn.execute("PRAGMA user_version").fetchone()[0] == LATEST_VERSION
     conn.close()
@@ -285,10 +286,16 @@ async def test_wal_and_safety_pragmas_are_on(db: SqliteDatabase, db_path: Path) 
     def pragmas(conn: sqlite3.Connection) -> tuple[object, ...]:
         return tuple(
             conn.execute(f"PRAGMA {name}").fetchone()[0]
-            for name in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout")
+            for name in (
+                "journal_mode",
+                "synchronous",
+                "foreign_keys",
+                "busy_timeout",
+                "secure_delete",  # some builds default to it (this one), others do not
+            )
         )
 
-    assert await db.run(pragmas) == ("wal", 1, 1, 5000)
+    assert await db.run(pragmas) == ("wal", 1, 1, 5000, 1)
     with raw(db_path) as conn:  # WAL is a property of the file: every reader gets it
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     conn.close()
@@ -454,6 +461,28 @@ async def test_search_index_follows_updates_and_deletes(db: SqliteDatabase) -> N
     assert await store.delete(user, pet.id)
     assert await store.candidates(user, lexical(("luna",))) == []
     assert_intact(db.path)
+
+
+async def test_a_forgotten_memory_leaves_no_copy_of_its_text_in_the_file(
+    db: SqliteDatabase,
+) -> None:
+    store = SqliteMemoryStore(db)
+    user = uuid.uuid4()
+    kept = [memory(user, f"Note number {i} about the garden") for i in range(30)]
+    for m in kept:
+        await store.add(m, Embedding(MODEL, unit(1)))
+    secret = memory(user, "Confided: Xylophonist-Quartz is my bank password")
+    await store.add(secret, Embedding(MODEL, unit(2)))
+    await db.run(lambda conn: conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone())
+    assert b"Xylophonist-Quartz" in db.path.read_bytes()  # the row, as stored
+    assert await store.delete(user, secret.id)
+    await db.run(lambda conn: conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone())
+    # Without secure_delete the row's bytes would stay in the page's free space (the
+    # database turns it on, whatever the build's default). The word index keeps its
+    # lower-cased tokens until its segments merge: an erasure merges them.
+    for path in db.path.parent.glob(db.path.name + "*"):
+        assert b"Xylophonist-Quartz" not in path.read_bytes(), path.name
+    assert len(await store.list(user)) == 30
 
 
 async def test_a_users_word_search_does_not_walk_other_users_memories(
@@ -679,6 +708,29 @@ async def test_other_users_writes_do_not_rebuild_a_users_vectors(db_path: Path) 
         await SqliteConversationStore(elsewhere).append_turn(turn)
         assert len(await store.candidates(user, dense(unit(1)))) == 1
         assert store.vector_index.builds == builds
+
+
+async def test_vectors_cached_by_another_process_are_stale_after_the_user_is_erased(
+    db_path: Path,
+) -> None:
+    # Erasure deletes the user's version row, so their version starts again from 1; after
+    # as many writes as before, only the erasure epoch tells the other process's cache
+    # that it describes vectors that are gone.
+    user = uuid.uuid4()
+    with SqliteDatabase.open(db_path) as db, SqliteDatabase.open(db_path) as elsewhere:
+        here, there = SqliteMemoryStore(db), SqliteMemoryStore(elsewhere)
+        for i in range(3):
+            await here.add(memory(user, f"Old note {i}"), Embedding(MODEL, unit(i)))
+        assert len(await there.candidates(user, dense(unit(0)))) == 3  # cached there
+        assert await here.erase_user(user) == 3
+        fresh = [memory(user, f"New note {i}") for i in range(3)]
+        for i, m in enumerate(fresh):
+            await here.add(m, Embedding(MODEL, unit(10 + i)))
+        found = await there.candidates(user, dense(unit(10), limit=1))
+        assert [c.memory.id for c in found] == [fresh[0].id]
+        assert {c.memory.id for c in await there.candidates(user, dense(unit(0)))} == {
+            m.id for m in fresh
+        }
 
 
 async def test_a_local_write_after_another_connections_write_keeps_both(db_path: Path) -> None:

@@ -601,3 +601,29 @@ async def test_a_bad_claim_sends_nothing(
     with pytest.raises(InvalidInput, match="user id"):
         await conversations.claim_user("ada", "w", 60)  # type: ignore[arg-type]
     assert not api.calls
+
+
+# --- erasing a user ---------------------------------------------------------------------
+
+
+async def test_erasing_a_user_is_one_rpc_call_per_store(
+    api: respx.MockRouter, client: SupabaseClient, conversations: SupabaseConversationStore
+) -> None:
+    memories = api.post("/rpc/companion_erase_memories").respond(200, json=12)
+    journal = api.post("/rpc/companion_erase_conversations").respond(200, json=30)
+    assert await SupabaseMemoryStore(client).erase_user(ADA) == 12
+    assert await conversations.erase_user(ADA) == 30
+    for route in (memories, journal):
+        assert route.call_count == 1
+        assert body(route.calls.last.request) == {"p_user_id": str(ADA)}
+        assert_service_role(route.calls.last.request)
+
+
+async def test_an_erasure_answered_without_a_count_is_a_store_error(
+    api: respx.MockRouter, client: SupabaseClient
+) -> None:
+    # A count is what says the erasure ran; anything else must not pass for success.
+    for answer in ([{"n": 3}], None, -1, True):
+        api.post("/rpc/companion_erase_memories").respond(200, json=answer)
+        with pytest.raises(StoreError, match="erasing a user's memories"):
+            await SupabaseMemoryStore(client).erase_user(ADA)

@@ -97,6 +97,11 @@ class ConversationStore(Protocol):
         """This user's last ``limit`` summaries, newest first."""
         ...
 
+    async def erase_user(self, user_id: UUID) -> int:
+        """Delete every turn (the journal, parked turns), summary and memory-work lease
+        of this user; how many rows there were. Idempotent; other users are untouched."""
+        ...
+
     async def close(self) -> None:
         """Release connections; the store is unusable afterwards."""
         ...

@@ -63,6 +63,12 @@ class MemoryStore(Protocol):
         """How many memories this user has."""
         ...
 
+    async def erase_user(self, user_id: UUID) -> int:
+        """Delete every memory of this user, with their vectors, history and index
+        entries, and whatever the store keeps about them (counts, cache); how many
+        memories there were. Idempotent; other users are untouched."""
+        ...
+
     async def delete(self, user_id: UUID, memory_id: UUID) -> bool:
         """Delete one memory; True if it existed."""
         ...

@@ -124,6 +124,20 @@ class InMemoryConversationStore(ConversationStore):
         if any(t.id == turn_id and t.user_id == user_id for t in self._turns):
             self._processed.add(turn_id)
 
+    async def erase_user(self, user_id: UUID) -> int:
+        self._check_open()
+        theirs = {t.id for t in self._turns if t.user_id == user_id}
+        self._turns = [t for t in self._turns if t.user_id != user_id]
+        self._turn_ids -= theirs
+        self._processed -= theirs
+        for turn_id in theirs:
+            self._parked.pop(turn_id, None)
+        sessions = [k for k, s in self._summaries.items() if s.user_id == user_id]
+        for session_id in sessions:
+            del self._summaries[session_id]
+        lease = 1 if self._leases.pop(user_id, None) is not None else 0
+        return len(theirs) + len(sessions) + lease
+
     async def save_summary(self, summary: ConversationSummary) -> None:
         self._check_open()
         require_aware(summary.started_at, what="started_at")

@@ -137,6 +137,15 @@ class InMemoryMemoryStore(MemoryStore):
     async def count(self, user_id: UUID) -> int:
         return len(self._user(user_id))
 
+    async def erase_user(self, user_id: UUID) -> int:
+        async with self._lock:
+            gone = self._user(user_id)
+            for memory_id in gone:
+                self._vectors.pop(memory_id, None)
+                self._terms.pop(memory_id, None)
+            del self._memories[user_id]
+            return len(gone)
+
     async def delete(self, user_id: UUID, memory_id: UUID) -> bool:
         async with self._lock:
             removed = self._user(user_id).pop(memory_id, None)

@@ -137,6 +137,10 @@ class BatchingMemoryStore(MemoryStore, StatsSource):
         self._drop_pending(user_id, memory_id)
         return await self._write(user_id, lambda: self._store.delete(user_id, memory_id))
 
+    async def erase_user(self, user_id: UUID) -> int:
+        self._pending.pop(user_id, None)  # touches of memories that are about to go
+        return await self._write(user_id, lambda: self._store.erase_user(user_id))
+
     async def set_embedding(self, user_id: UUID, memory_id: UUID, embedding: Embedding) -> None:
         await self._write(user_id, lambda: self._store.set_embedding(user_id, memory_id, embedding))
 

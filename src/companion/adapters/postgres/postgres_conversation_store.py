@@ -219,6 +219,13 @@ class PostgresConversationStore(ConversationStore):
             check_time(when, what="when"),
         )
 
+    async def erase_user(self, user_id: UUID) -> int:
+        """Delete every turn, summary and lease of this user in one transaction
+        (migration 0009)."""
+        self._check_open()
+        uid = check_id(user_id, what="user id")
+        return int(await self._db.fetchval("SELECT companion_erase_conversations($1)", uid))
+
     async def save_summary(self, summary: ConversationSummary) -> None:
         """Insert or replace the summary of ``summary.session_id``.
 

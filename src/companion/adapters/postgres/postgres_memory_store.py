@@ -154,6 +154,12 @@ class PostgresMemoryStore(MemoryStore):
             )
         )
 
+    async def erase_user(self, user_id: UUID) -> int:
+        """Delete every memory of this user in one transaction (migration 0009)."""
+        self._check_open()
+        uid = check_id(user_id, what="user id")
+        return int(await self._db.fetchval("SELECT companion_erase_memories($1)", uid))
+
     async def delete(self, user_id: UUID, memory_id: UUID) -> bool:
         """Delete one of this user's memories; True if it existed."""
         self._check_open()

@@ -263,6 +263,11 @@ class WriteBehind:
             for key in [k for k, m in seen.items() if m.id == memory_id]:
                 del seen[key]
 
+    def erased(self, user_id: UUID) -> None:
+        """Every memory of this user was deleted: forget their keys and what was seen."""
+        self._directory.pop(user_id, None)
+        self._seen.pop(user_id, None)
+
     # -- sending -------------------------------------------------------------------------
 
     def _lock(self, user_id: UUID) -> asyncio.Lock:
@@ -636,6 +641,14 @@ class WriteBehindMemoryStore(MemoryStore):
         self._writes.dropped(user_id, memory_id)
         return existed
 
+    async def erase_user(self, user_id: UUID) -> int:
+        # The pending writes land first, so none of them can arrive after the erasure.
+        await self._writes.flush(user_id)
+        try:
+            return await self._store.erase_user(user_id)
+        finally:
+            self._writes.erased(user_id)
+
     async def set_embedding(self, user_id: UUID, memory_id: UUID, embedding: Embedding) -> None:
         await self._writes.flush(user_id)
         await self._store.set_embedding(user_id, memory_id, embedding)
@@ -814,6 +827,10 @@ class WriteBehindConversationStore(ConversationStore):
 
     async def summaries(self, user_id: UUID, limit: int) -> list[ConversationSummary]:
         return await self._after_flush(user_id, lambda: self._store.summaries(user_id, limit))
+
+    async def erase_user(self, user_id: UUID) -> int:
+        await self._writes.flush(user_id)  # nothing pending may land after the erasure
+        return await self._store.erase_user(user_id)
 
     async def _after_flush(self, user_id: UUID, read: Callable[[], Awaitable[T]]) -> T:
         # Only the journal and summaries change what these read; a pending profile or

@@ -49,6 +49,8 @@ RESCORE = 1_000
 # long-lived worker keeps the vectors of the users it serves now, not of everyone since.
 IDLE_SECONDS = 300.0
 _REINDEX_HINT = "run `companion-agent memories reindex` to re-embed them with the current model"
+# (erasure epoch, the user's version of memory_vector_versions): see _vector_version.
+Version = tuple[int, int]
 _CATEGORY_CODES = {category.value: code for code, category in enumerate(MemoryCategory)}
 
 
@@ -60,7 +62,7 @@ class _UserVectors:
     dimensions (then only ``models``/``dimensions`` matter: searches raise).
     """
 
-    version: int
+    version: Version
     data_version: int
     models: frozenset[str]
     dimensions: frozenset[int]
@@ -150,7 +152,7 @@ class VectorEdit:
 
     index: VectorIndex
     user_id: str
-    before: int
+    before: Version
     ops: list[tuple[str, str, int, str, Vector | None]] = field(default_factory=list)
 
     def put(self, memory_id: str, category: str, model: str, blob: bytes) -> None:
@@ -389,14 +391,20 @@ def _code(category: str) -> int:
     return _CATEGORY_CODES.get(category, -1)
 
 
-def _vector_version(conn: sqlite3.Connection, user_id: str) -> int:
-    row = conn.execute(
-        "SELECT version FROM memory_vector_versions WHERE user_id = ?", (user_id,)
+def _vector_version(conn: sqlite3.Connection, user_id: str) -> Version:
+    """(the database's erasure epoch, the user's version): an erasure deletes the user's
+    version row, so the version alone could come round again (migration 0008)."""
+    epoch, version = conn.execute(
+        "SELECT (SELECT epoch FROM memory_vector_epoch WHERE id = 0),"
+        " (SELECT version FROM memory_vector_versions WHERE user_id = ?)",
+        (user_id,),
     ).fetchone()
-    return 0 if row is None else int(row[0])
+    return (int(epoch or 0), int(version or 0))
 
 
-def _build(conn: sqlite3.Connection, user_id: str, version: int, data_version: int) -> _UserVectors:
+def _build(
+    conn: sqlite3.Connection, user_id: str, version: Version, data_version: int
+) -> _UserVectors:
     rows = conn.execute(
         "SELECT id, category, embedding_model, embedding_dim, embedding FROM memories"
         " WHERE user_id = ? AND embedding IS NOT NULL",

@@ -256,6 +256,9 @@ def _connect(
         # Checkpoints run on their own thread (WalCheckpointer), not inside a commit.
         conn.execute("PRAGMA wal_autocheckpoint = 0")
         conn.execute("PRAGMA foreign_keys = ON")
+        # What is deleted (a forgotten memory, an erased user) is overwritten with zeros in
+        # the file, not left in free space for a reader of the raw file to find.
+        conn.execute("PRAGMA secure_delete = ON")
         # A ceiling, not an allocation: it fills as the file is read and stays filled.
         conn.execute(f"PRAGMA cache_size = -{cache_kib}")
         version = migrate(conn, load_migrations())

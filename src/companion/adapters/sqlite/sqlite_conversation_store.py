@@ -176,6 +176,15 @@ class SqliteConversationStore(ConversationStore):
         stamp = to_micros(when, what="when")
         await self._db.write(_mark_processed, uid, tid, stamp)
 
+    async def erase_user(self, user_id: UUID) -> int:
+        """Delete every turn, summary and lease of this user, in one transaction."""
+        self._check_open()
+        erased = await self._db.write(_erase_user, id_text(user_id, what="user id"))
+        # The write-ahead log still holds the pages as they were before the deletes (and
+        # earlier erasures' by other stores): copy it into the file and empty it now.
+        await self._db.run(_truncate_wal)
+        return erased
+
     async def save_summary(self, summary: ConversationSummary) -> None:
         """Insert or replace the summary of ``summary.session_id``.
 
@@ -332,6 +341,19 @@ def _holder(conn: sqlite3.Connection, user_id: str) -> str | None:
 
 def _release(conn: sqlite3.Connection, user_id: str, owner: str) -> None:
     conn.execute("DELETE FROM memory_claims WHERE user_id = ? AND owner = ?", (user_id, owner))
+
+
+def _erase_user(conn: sqlite3.Connection, user_id: str) -> int:
+    return sum(
+        conn.execute(f"DELETE FROM {table} WHERE user_id = ?", (user_id,)).rowcount  # noqa: S608
+        for table in ("conversation_turns", "conversation_summaries", "memory_claims")
+    )
+
+
+def _truncate_wal(conn: sqlite3.Connection) -> None:
+    # Best effort: a reader in another process can keep part of the log alive; the
+    # background checkpointer copies the rest within a second.
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
 
 
 def _mark_processed(conn: sqlite3.Connection, user_id: str, turn_id: str, when: int) -> None:

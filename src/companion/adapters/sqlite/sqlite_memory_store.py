@@ -214,6 +214,18 @@ class SqliteMemoryStore(MemoryStore):
         self._check_open()
         return await self._db.run(queries.count_memories, id_text(user_id, what="user id"))
 
+    async def erase_user(self, user_id: UUID) -> int:
+        """Delete every memory of this user (their index entries go with them, by trigger)
+        and their vector version, in one transaction; the erasure epoch moves, so no
+        process's cached vectors of this user are current afterwards."""
+        self._check_open()
+        uid = id_text(user_id, what="user id")
+        try:
+            return await self._db.write(_erase_user, uid)
+        finally:
+            with contextlib.suppress(StoreError):
+                await self._db.run(self._forget, uid)
+
     async def delete(self, user_id: UUID, memory_id: UUID) -> bool:
         """Delete one of this user's memories; True if it existed."""
         self._check_open()
@@ -350,6 +362,16 @@ class SqliteMemoryStore(MemoryStore):
     async def close(self) -> None:
         """Mark this store closed (later calls raise StoreError); the database stays open."""
         self._closed = True
+
+
+def _erase_user(conn: sqlite3.Connection, user_id: str) -> int:
+    erased = conn.execute("DELETE FROM memories WHERE user_id = ?", (user_id,)).rowcount
+    conn.execute("DELETE FROM memory_vector_versions WHERE user_id = ?", (user_id,))
+    conn.execute("UPDATE memory_vector_epoch SET epoch = epoch + 1 WHERE id = 0")
+    # A deleted row's words stay in the full-text index's older segments, marked deleted,
+    # until segments merge: merge them all now, so none of the user's words is left.
+    conn.execute("INSERT INTO memories_fts (memories_fts) VALUES ('optimize')")
+    return erased
 
 
 def _not_int(value: object) -> bool:

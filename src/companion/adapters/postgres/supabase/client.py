@@ -113,6 +113,14 @@ class SupabaseClient:
         self._check_open()
         return self._client.rpc(function, dict(params))
 
+    async def erase(self, function: str, user_id: str, *, what: str) -> int:
+        """Call one of migration 0009's erase functions for this user: the rows deleted."""
+        response = await self.execute(self.rpc(function, {"p_user_id": user_id}), what=what)
+        count = response.data
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise StoreError(f"Supabase answered {what} with something other than a count")
+        return count
+
     async def execute(self, query: _Executable, *, what: str) -> _Response:
         """Send one built query; every failure becomes a domain error.
 

@@ -37,6 +37,7 @@ from companion.ports.conversation_store import ConversationStore
 TURNS = "companion_turns"
 CLAIMS = "companion_memory_claims"
 SUMMARIES = "companion_summaries"
+ERASE_CONVERSATIONS = "companion_erase_conversations"
 # A parked turn's row: the turn, and when and why it was set aside.
 PARKED_COLUMNS = f"{TURN_COLUMNS},parked_at,park_reason"
 
@@ -263,6 +264,15 @@ class SupabaseConversationStore(ConversationStore):
             .is_("processed_at", "null")
         )
         await self._client.execute(query, what="marking a turn processed")
+
+    async def erase_user(self, user_id: UUID) -> int:
+        """Delete every turn, summary and lease of this user in one transaction (one RPC
+        call)."""
+        self._check_open()
+        uid = uuid_text(user_id, what="user id")
+        return await self._client.erase(
+            ERASE_CONVERSATIONS, uid, what="erasing a user's conversations"
+        )
 
     async def save_summary(self, summary: ConversationSummary) -> None:
         """Insert or replace the summary of ``summary.session_id``.

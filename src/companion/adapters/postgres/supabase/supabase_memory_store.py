@@ -38,6 +38,7 @@ MEMORIES = "companion_memories"
 MATCH_MEMORIES = "companion_match_memories"
 TOUCH_MEMORIES = "companion_touch_memories"
 EMBEDDING_MODELS = "companion_embedding_models"
+ERASE_MEMORIES = "companion_erase_memories"
 
 
 class SupabaseMemoryStore(MemoryStore):
@@ -199,6 +200,12 @@ class SupabaseMemoryStore(MemoryStore):
         if response.count is None:
             raise StoreError("Supabase did not say how many memories there are")
         return int(response.count)
+
+    async def erase_user(self, user_id: UUID) -> int:
+        """Delete every memory of this user in one transaction (one RPC call)."""
+        self._check_open()
+        uid = uuid_text(user_id, what="user id")
+        return await self._client.erase(ERASE_MEMORIES, uid, what="erasing a user's memories")
 
     async def delete(self, user_id: UUID, memory_id: UUID) -> bool:
         """Delete one of this user's memories; True if it existed."""
