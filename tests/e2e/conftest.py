@@ -42,7 +42,7 @@ def run(tmp_path: Path) -> Run:
         full_env = {k: v for k, v in os.environ.items() if k not in _CLOUD_ENV}
         full_env.update(env or {})
         argv = [str(SCRIPT), *args]
-        if data and args and args[0] in {"chat", "memories", "onboard", "stats", "doctor"}:
+        if data and args and args[0] in {"chat", "memories", "onboard", "stats", "doctor", "users"}:
             argv += ["--data-dir", str(data_dir)]
         return subprocess.run(
             argv,

@@ -16,6 +16,7 @@ from companion.core.rag_service import RAGService
 from companion.core.stats_service import StatsService
 from companion.core.turn_keeper import TurnKeeper
 from companion.core.turn_service import TurnService
+from companion.core.user_data_service import UserDataService
 from companion.core.user_service import UserService
 
 __all__ = [
@@ -31,5 +32,6 @@ __all__ = [
     "StatsService",
     "TurnKeeper",
     "TurnService",
+    "UserDataService",
     "UserService",
 ]

@@ -281,3 +281,31 @@ class ChatRequest:
     messages: tuple[ChatMessage, ...]
     memories: tuple[Memory, ...] = ()
     profile: UserProfile | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UserExport:
+    """Everything the companion holds of one user, as of ``exported_at``: the profile,
+    every memory with its history, every turn said (oldest first), every session
+    summary (newest first), and the turns set aside with why."""
+
+    user_id: UUID
+    exported_at: datetime
+    profile: UserProfile | None
+    memories: tuple[Memory, ...]
+    turns: tuple[ConversationTurn, ...]
+    summaries: tuple[ConversationSummary, ...]
+    parked: tuple[ParkedTurn, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class UserErased:
+    """What erasing a user deleted: memories, conversation rows (turns, summaries, the
+    memory-work lease), the profile, cache entries and turns waiting in the spool."""
+
+    user_id: UUID
+    memories: int
+    conversation_rows: int
+    profile: bool
+    cache_entries: int
+    spooled_turns: int

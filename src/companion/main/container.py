@@ -52,6 +52,7 @@ from companion.core import (
     StatsService,
     TurnKeeper,
     TurnService,
+    UserDataService,
     UserService,
 )
 from companion.domain.scoring import RankingWeights
@@ -235,6 +236,12 @@ def _turn_spool(data_dir: str) -> SqliteTurnSpool:
 
 def _plain_conversations(writes: WriteBehind) -> ConversationStore:
     return writes.conversations
+
+
+def _erasure_owner() -> str:
+    """Who an erasure is on the journal's leases: this machine, and this process's id
+    (so that workers here take the lease over should this process die)."""
+    return f"{_machine_name()}:erase:{os.getpid()}"
 
 
 def _machine_name() -> str:
@@ -500,6 +507,24 @@ class Services(containers.DeclarativeContainer):
             gateways.spool,
             providers.Callable(_plain_conversations, gateways.supabase_writes),
         ),
+    )
+    # Turns kept on this machine while a networked store was down (erasure clears them).
+    spool = providers.Selector(
+        config.choices.store,
+        sqlite=providers.Object(None),
+        memory=providers.Object(None),
+        postgres=gateways.spool,
+        supabase=gateways.spool,
+    )
+    user_data = providers.Factory(
+        UserDataService,
+        memories=gateways.memory_store,
+        conversations=gateways.conversation_store,
+        profiles=gateways.profile_store,
+        cache=gateways.cache,
+        clock=gateways.clock,
+        owner=providers.Callable(_erasure_owner),
+        spool=spool,
     )
     # One per process: it owns the queue of turns whose memory work is pending.
     memory_worker = providers.Singleton(

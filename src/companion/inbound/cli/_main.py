@@ -79,8 +79,10 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         # another user's, and never fatal: a turn that cannot be worked now is left for
         # a sweep, one that never can is parked. Chat does it as its session starts;
         # reindex and retry after fixing what parked them.
-        if args.command == "onboard" or (
-            args.command == "memories" and args.action not in ("reindex", "retry")
+        if (
+            args.command == "onboard"
+            or (args.command == "memories" and args.action not in ("reindex", "retry"))
+            or (args.command == "users" and args.action == "export")
         ):
             await worker.recover(user_id=user_id, retry_now=True)
         if args.command == "onboard":
@@ -94,6 +96,10 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
             stdin, stdout = default_streams()
             return await run_chat(container, user_id, stdin=stdin, stdout=stdout)
+        if args.command == "users":
+            from companion.inbound.cli._users import run_users
+
+            return await run_users(container, user_id, args, sys.stdout)
         from companion.inbound.cli._memories import run_memories
 
         return await run_memories(container, user_id, args, sys.stdout)
@@ -152,6 +158,8 @@ def run(argv: Sequence[str] | None = None) -> int:
             raise UsageError(
                 "memories needs an action: list, search, forget, export, import or reindex"
             )
+        if args.command == "users" and args.action is None:
+            raise UsageError("users needs an action: export or erase")
         settings = _settings(args)
         redactor = SecretRedactor(settings.secret_values())
         configure_logging(

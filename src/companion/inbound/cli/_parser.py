@@ -83,6 +83,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     importing.add_argument("file", help="a JSON Lines file, or - for standard input")
 
+    users = commands.add_parser(
+        "users", parents=[common], help="take away or delete everything held of one user"
+    )
+    user_actions = users.add_subparsers(dest="action", parser_class=OneLineParser)
+    taking = user_actions.add_parser(
+        "export",
+        parents=[common, user],
+        help="write everything held of a user (profile, memories with history, turns,"
+        " summaries) as one JSON document",
+    )
+    taking.add_argument("--out", help="a file to write (default: standard output)")
+    erasing = user_actions.add_parser(
+        "erase",
+        parents=[common, user, as_json],
+        help="delete everything held of a user, in every store, the cache and the spool",
+    )
+    erasing.add_argument("--yes", action="store_true", help="confirm: it cannot be undone")
+
     onboard = commands.add_parser(
         "onboard",
         parents=[common],

@@ -17,7 +17,14 @@ from types import TracebackType
 from typing import Any, Self, TypeVar
 from uuid import UUID
 
-from companion.domain.models import Memory, MemoryCategory, ScoredMemory, UserProfile
+from companion.domain.models import (
+    Memory,
+    MemoryCategory,
+    ScoredMemory,
+    UserErased,
+    UserExport,
+    UserProfile,
+)
 from companion.inbound.library.companion import Companion, Conversation, Remembered
 from companion.main.settings import Settings
 
@@ -134,6 +141,14 @@ class BlockingCompanion:
     def profile(self, user: str | UUID) -> UserProfile:
         """As :meth:`Companion.profile`."""
         return self._loop.run(self._companion.profile(user))
+
+    def export_user(self, user: str | UUID) -> UserExport:
+        """As :meth:`Companion.export_user`."""
+        return self._loop.run(self._companion.export_user(user))
+
+    def erase_user(self, user: str | UUID) -> UserErased:
+        """As :meth:`Companion.erase_user`."""
+        return self._loop.run(self._companion.erase_user(user))
 
     @contextmanager
     def conversation(self, user: str | UUID) -> Iterator[BlockingConversation]:

@@ -21,8 +21,15 @@ from uuid import UUID
 
 from companion.core.chat_service import ChatService
 from companion.domain.changes import Change, SaveResult
-from companion.domain.errors import InvalidInput, InvalidUserId
-from companion.domain.models import Memory, MemoryCategory, ScoredMemory, UserProfile
+from companion.domain.errors import Conflict, InvalidInput, InvalidUserId
+from companion.domain.models import (
+    Memory,
+    MemoryCategory,
+    ScoredMemory,
+    UserErased,
+    UserExport,
+    UserProfile,
+)
 from companion.domain.session import Session
 from companion.domain.validation import (
     MAX_QUERY,
@@ -41,6 +48,8 @@ from companion.main.settings import Settings, load_settings
 # and is worked by the next process that opens the store.
 CLOSE_DRAIN_SECONDS = 10.0
 MAX_RECALL = 100
+# How long export and erasure wait for this process's queued memory work of the user.
+_ERASE_DRAIN_SECONDS = 30.0
 
 
 def user_id(user: str | UUID) -> UUID:
@@ -268,6 +277,33 @@ class Companion:
         await self._ready()
         found: UserProfile = await self._container.services.profiles().get(uid)
         return found
+
+    async def export_user(self, user: str | UUID) -> UserExport:
+        """Everything held of the user: profile, memories (with their history), every
+        turn said, session summaries, parked turns. What they said that is still being
+        worked on here is worked first, so the export has its memories."""
+        uid = user_id(user)
+        await self._ready()
+        services = self._container.services
+        await services.memory_worker().drain(_ERASE_DRAIN_SECONDS, user_id=uid)
+        exported: UserExport = await services.user_data().export(uid)
+        return exported
+
+    async def erase_user(self, user: str | UUID) -> UserErased:
+        """Delete everything held of the user, in every store, the cache and the spool;
+        other users are untouched. Conflict (nothing erased) while another process works
+        their memory; running it again after a failure finishes it."""
+        uid = user_id(user)
+        await self._ready()
+        services = self._container.services
+        # This process's own queued memory work of the user must not land afterwards.
+        if not await services.memory_worker().drain(_ERASE_DRAIN_SECONDS, user_id=uid):
+            raise Conflict(
+                f"user {uid}'s memory work is still running in this process; nothing was"
+                " erased: try again when it is done"
+            )
+        erased: UserErased = await services.user_data().erase(uid)
+        return erased
 
     @asynccontextmanager
     async def conversation(self, user: str | UUID) -> AsyncIterator[Conversation]:
