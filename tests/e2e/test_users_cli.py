@@ -28,7 +28,11 @@ def test_a_user_is_exported_whole_then_erased_and_another_user_keeps_everything(
     assert refused.returncode == 2
     assert "cannot be undone: add --yes" in refused.stderr
     listed = json.loads(run("memories", "list", "--user", "ada", "--json").stdout)
-    assert len(listed) == len(exported["memories"])  # nothing was erased
+    learned = [m for m in exported["memories"] if m["category"] != "observation"]
+    assert len(listed) == len(learned)  # nothing was erased
+    # Every turn said is in the export twice over: in the journal, and kept for retrieval.
+    kept = [m["text"] for m in exported["memories"] if m["category"] == "observation"]
+    assert kept == said.splitlines()
 
     erased = run("users", "erase", "--user", "ada", "--yes", "--json")
     assert erased.returncode == 0, erased.stderr

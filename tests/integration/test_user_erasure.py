@@ -186,4 +186,4 @@ async def test_an_erasure_waits_for_no_one_and_erases_nothing_while_another_proc
     await store.release_user(ada, "elsewhere:worker:424242")
     if backend == "postgres":  # a release rides the user's next batch: send it now
         await opened.container.gateways.write_behind().flush(ada)
-    assert (await opened.erase_user(ada)).memories == 1
+    assert (await opened.erase_user(ada)).memories == 2  # the memory, and the turn kept

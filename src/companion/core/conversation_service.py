@@ -26,6 +26,7 @@ from companion.domain.models import (
     Role,
     UserProfile,
 )
+from companion.domain.provenance import is_observation
 from companion.domain.session import Session
 from companion.domain.validation import MAX_TURN_TEXT, SessionScope, validate_text
 from companion.ports.cache import Cache
@@ -233,7 +234,7 @@ class ConversationService:
         # What that session taught us: memories written in its thread (newest first;
         # a session's worth is well within the most recent few hundred).
         recent = await self._memories.list(user_id, limit=_RECOVERY_SCAN)
-        return [m for m in recent if m.thread == str(session_id)]
+        return [m for m in recent if m.thread == str(session_id) and not is_observation(m)]
 
     async def summaries(self, user_id: UUID, limit: int = 10) -> list[ConversationSummary]:
         """This user's most recent session summaries, newest first."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import builtins
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from uuid import UUID
 
@@ -20,9 +20,10 @@ from companion.core.cache_aside import (
 )
 from companion.core.rag_service import RAGService, participants_of
 from companion.domain.changes import Change, SaveResult, dedupe_key
-from companion.domain.errors import InvalidInput, NotFound
+from companion.domain.errors import Conflict, InvalidInput, NotFound
 from companion.domain.keys import forget_names
 from companion.domain.models import (
+    ConversationTurn,
     Embedding,
     Memory,
     MemoryCandidate,
@@ -30,6 +31,13 @@ from companion.domain.models import (
     MemoryQuery,
     MemorySource,
     ScoredMemory,
+)
+from companion.domain.provenance import (
+    is_observation,
+    observation_id,
+    observation_of,
+    source_turns,
+    with_source_turn,
 )
 from companion.domain.query import mask_names
 from companion.domain.reconcile import Action, is_restatement, merge_timelines, reconcile
@@ -94,6 +102,7 @@ class MemoryService:
         position: int | None = None,
         at: datetime | None = None,
         participants: Sequence[str] | None = None,
+        turn_id: UUID | None = None,
     ) -> list[SaveResult]:
         """Save candidates: a new key is added, a changed value updates, a repeat is a no-op.
 
@@ -103,6 +112,9 @@ class MemoryService:
         session and the turn's place in it); retrieval uses them to bring in
         neighbouring turns. Every candidate is validated before anything is written.
         ``participants`` saves a profile read when the caller holds the profile.
+        ``turn_id`` is the turn they were said in: a memory it adds or changes lists it
+        in its source turns (provenance), and forgetting the memory forgets that turn's
+        observation too.
         """
         if position is not None and (isinstance(position, bool) or position < 0):
             raise InvalidInput("position must be a non-negative integer")
@@ -130,7 +142,7 @@ class MemoryService:
                     embedding = next(embeddings)  # in the order of ``stated``
                     results.append(
                         await self._save_one(
-                            user_id, key, candidate, embedding, source, where, when
+                            user_id, key, candidate, embedding, source, where, when, turn_id
                         )
                     )
             completed = True
@@ -161,8 +173,20 @@ class MemoryService:
             decision = reconcile(candidate, existing, now=now)
             if decision.action is Action.DELETE:
                 await self._store.delete(user_id, existing.id)
+                await self._forget_sources(user_id, existing)
                 results.append(SaveResult(existing, Change.DELETED))
         return results
+
+    async def _forget_sources(self, user_id: UUID, memory: Memory) -> None:
+        """Forget the observations of the turns a forgotten memory came from: what the user
+        said there must not be found again once they asked to forget it."""
+        for turn in source_turns(memory):
+            try:
+                turn_id = UUID(turn)
+            except ValueError:
+                continue  # metadata written by hand or by another tool: nothing to follow
+            if turn_id != memory.id:
+                await self._store.delete(user_id, observation_id(turn_id))
 
     async def _save_one(
         self,
@@ -173,6 +197,7 @@ class MemoryService:
         source: MemorySource,
         where: tuple[str | None, int | None],
         now: datetime,
+        turn_id: UUID | None = None,
     ) -> SaveResult:
         existing = await self._store.find_by_key(user_id, key)
         if existing is None and candidate.key is None:
@@ -184,15 +209,20 @@ class MemoryService:
             # The vector follows the current text: a statement placed in the history (said
             # before the current value) or said again leaves it as it is.
             vector = embedding if decision.memory.text != existing.text else None
+            changed = replace(
+                decision.memory, metadata=with_source_turn(decision.memory.metadata, turn_id)
+            )
             if decision.action is Action.UPDATE:
-                await self._store.update(decision.memory, vector)
-                return SaveResult(decision.memory, Change.UPDATED)
+                await self._store.update(changed, vector)
+                return SaveResult(changed, Change.UPDATED)
             if decision.action is Action.RESTATE:
-                await self._store.update(decision.memory, None)
-                return SaveResult(decision.memory, Change.UNCHANGED)
+                await self._store.update(changed, None)
+                return SaveResult(changed, Change.UNCHANGED)
         if existing is not None:
             return SaveResult(existing, Change.UNCHANGED)
         memory = self._new_memory(user_id, key, candidate, now, source, where)
+        if turn_id is not None:
+            memory = replace(memory, metadata=with_source_turn(memory.metadata, turn_id))
         await self._store.add(memory, embedding)
         return SaveResult(memory, Change.ADDED)
 
@@ -202,6 +232,8 @@ class MemoryService:
         """A stored memory that a free-form note only says again in other words, if any."""
         query = MemoryQuery(text=candidate.text, terms=(), embedding=embedding, limit=3)
         for found in await self._store.candidates(user_id, query):
+            if is_observation(found.memory):
+                continue  # the turn's own words, kept verbatim: not a memory said before
             if found.dense is not None and is_restatement(
                 candidate.text, found.memory.text, found.dense, floor=RESTATEMENT_FLOOR
             ):
@@ -261,19 +293,62 @@ class MemoryService:
         category: MemoryCategory | None = None,
         limit: int | None = None,
     ) -> builtins.list[Memory]:
-        """This user's memories, most recently updated first.
+        """This user's memories, most recently updated first: what was learned, not the
+        observations that keep each turn's words (ask for ``MemoryCategory.OBSERVATION``
+        to list those).
 
         The most recent ones (no category, ``limit`` up to 50) come from the cache.
         """
-        if category is not None or limit is None or not 0 < limit <= RECENT_MEMORIES:
+        if category is not None:
             return await self._store.list(user_id, category=category, limit=limit)
+        if limit is None:
+            return [m for m in await self._store.list(user_id) if not is_observation(m)]
+        if not 0 < limit <= RECENT_MEMORIES:
+            return await self._learned(user_id, limit)
         recent = await self._cached.read(
             recent_memories_key(user_id),
-            lambda: self._store.list(user_id, limit=RECENT_MEMORIES),
+            lambda: self._learned(user_id, RECENT_MEMORIES),
             MEMORIES,
             RECENT_MEMORIES_TTL_SECONDS,
         )
         return recent[:limit]
+
+    async def _learned(self, user_id: UUID, limit: int) -> builtins.list[Memory]:
+        """The ``limit`` most recent memories that are not observations, page by page."""
+        found: builtins.list[Memory] = []
+        offset, page = 0, max(4 * limit, 200)
+        while len(found) < limit:
+            rows = await self._store.list(user_id, limit=page, offset=offset)
+            found.extend(m for m in rows if not is_observation(m))
+            if len(rows) < page:
+                break
+            offset += page
+        return found[:limit]
+
+    async def index_turn(
+        self,
+        turn: ConversationTurn,
+        position: int | None,
+        participants: Sequence[str] | None = None,
+        *,
+        replay: bool = False,
+    ) -> bool:
+        """Keep a user's turn for retrieval, as an observation with its words' vector (the
+        background memory work calls this, never the reply). False if it was kept already.
+
+        ``replay``: the turn may have been worked before (recovery after a crash), so the
+        store is asked first; a store that writes behind would otherwise meet the
+        duplicate only when its batch is refused.
+        """
+        observation = observation_of(turn, position)
+        if replay and await self._store.get(turn.user_id, observation.id) is not None:
+            return False
+        (embedding,) = await self._embed(turn.user_id, [observation.text], participants)
+        try:
+            await self._store.add(observation, embedding)
+        except Conflict:
+            return False
+        return True
 
     async def get(self, user_id: UUID, memory_id: UUID) -> Memory:
         """One memory of this user; NotFound otherwise."""
@@ -286,6 +361,7 @@ class MemoryService:
         """Delete one memory of this user and return what was forgotten."""
         memory = await self.get(user_id, memory_id)
         await self._store.delete(user_id, memory_id)
+        await self._forget_sources(user_id, memory)
         await self._changed(user_id)
         log.info("memory_forgotten", category=memory.category.value)
         return memory

@@ -44,6 +44,7 @@ from companion.domain.errors import (
     StoreError,
 )
 from companion.domain.models import ConversationTurn, Memory, UserProfile
+from companion.domain.provenance import is_observation
 from companion.domain.text import search_tail
 from companion.domain.validation import MAX_QUERY
 from companion.ports.chat_model import ChatModel
@@ -125,7 +126,8 @@ class RetrySchedule:
 # read it (None: the turn taught nothing and the profile was not read); a session keeps
 # both (see ``Session.absorb``).
 OnDone = Callable[[Sequence[SaveResult], UserProfile | None], None]
-_Job = tuple[ConversationTurn, int | None, OnDone | None]
+# A turn, its place in its session, who hears the result, the profile's participants.
+_Job = tuple[ConversationTurn, int | None, OnDone | None, tuple[str, ...] | None]
 
 
 class _Lane:
@@ -235,7 +237,11 @@ class MemoryWorker:
                 await asyncio.wait_for(self._quiet.wait(), YIELD_SECONDS)
 
     async def process(
-        self, turn: ConversationTurn, position: int | None = None, on_done: OnDone | None = None
+        self,
+        turn: ConversationTurn,
+        position: int | None = None,
+        on_done: OnDone | None = None,
+        participants: tuple[str, ...] | None = None,
     ) -> list[SaveResult]:
         """Do the memory work of one turn, then mark it processed in the journal.
 
@@ -254,6 +260,9 @@ class MemoryWorker:
         else:
             candidates = await self._model.extract_memories(turn.text)
         results: list[SaveResult] = []
+        replay = position is None  # recovery: the turn may have been worked before
+        if replay:
+            position = await self._position(turn)
         if candidates:
             await self._step_aside()
             if profile is None:
@@ -262,11 +271,19 @@ class MemoryWorker:
                 turn.user_id,
                 candidates,
                 thread=str(turn.session_id),
-                position=position if position is not None else await self._position(turn),
+                position=position,
                 at=turn.created_at,
                 participants=profile.participants,
+                turn_id=turn.id,
             )
             profile = await self._fold_into_profile(turn, results, profile)
+        # Everything said is kept for retrieval, extracted or not; but a request to forget
+        # is not kept, or the words it names would be found again.
+        if not any(c.forget for c in candidates):
+            await self._step_aside()
+            if profile is not None:
+                participants = profile.participants
+            await self._memories.index_turn(turn, position, participants, replay=replay)
         await self._conversations.mark_processed(turn.user_id, turn.id, self._clock.now())
         self.processed += 1
         if on_done is not None:
@@ -283,7 +300,8 @@ class MemoryWorker:
             record_access=False,
             participants=profile.participants,
         )
-        return [scored.memory for scored in found]
+        # Kept turns are what was said, not memories the model may correct or forget.
+        return [scored.memory for scored in found if not is_observation(scored.memory)]
 
     async def _position(self, turn: ConversationTurn) -> int:
         turns = await self._conversations.turns(turn.user_id, turn.session_id)
@@ -302,13 +320,17 @@ class MemoryWorker:
         return profile
 
     async def _process_with_retries(
-        self, turn: ConversationTurn, position: int | None = None, on_done: OnDone | None = None
+        self,
+        turn: ConversationTurn,
+        position: int | None = None,
+        on_done: OnDone | None = None,
+        participants: tuple[str, ...] | None = None,
     ) -> _Outcome:
         """Work one turn: done; left for a later sweep (a failure retrying can fix, e.g. a
         database failover); or parked (one it cannot: bad data, a model mismatch, a bug)."""
         for attempt in range(self._attempts):
             try:
-                await self.process(turn, position, on_done)
+                await self.process(turn, position, on_done, participants)
             except _TRANSIENT as exc:
                 if attempt + 1 == self._attempts:
                     return self._later(turn, exc, attempt + 1)
@@ -450,7 +472,11 @@ class MemoryWorker:
             await self._release(user_id)
 
     async def _work(
-        self, turn: ConversationTurn, position: int | None, on_done: OnDone | None
+        self,
+        turn: ConversationTurn,
+        position: int | None,
+        on_done: OnDone | None,
+        participants: tuple[str, ...] | None = None,
     ) -> _Outcome:
         """A live session's turn: first the user's claim, and any older turn of theirs left
         pending (so a user's turns are worked in the order they were said), then the turn.
@@ -472,7 +498,7 @@ class MemoryWorker:
                 await self._process_with_retries(older)
             finally:
                 self._active.discard(older.id)
-        return await self._process_with_retries(turn, position, on_done)
+        return await self._process_with_retries(turn, position, on_done, participants)
 
     def submit(
         self,
@@ -480,11 +506,14 @@ class MemoryWorker:
         *,
         position: int | None = None,
         on_done: OnDone | None = None,
+        participants: tuple[str, ...] | None = None,
     ) -> None:
         """Queue a journalled turn for memory work in its user's lane; returns at once.
 
         ``position`` is the turn's index in its session when the caller knows it (saves
-        reading the session's transcript); otherwise it is looked up. ``on_done`` is
+        reading the session's transcript); otherwise it is looked up. ``participants``
+        are the profile's (masked when the turn is embedded), when the caller holds the
+        profile (saves reading it); ``on_done`` is
         told what the work changed (the session's ``absorb``). When ``max_queued`` turns
         wait already the turn is shed: it stays pending in the journal and the sweep
         works it later (``on_done`` is then not told).
@@ -500,7 +529,7 @@ class MemoryWorker:
         lane = self._lanes.get(user)
         if lane is None:
             lane = self._lanes[user] = _Lane()
-        lane.jobs.append((turn, position, on_done))
+        lane.jobs.append((turn, position, on_done, participants))
         lane.idle.clear()
         self._active.add(turn.id)
         self._queued[user] += 1
@@ -525,10 +554,10 @@ class MemoryWorker:
             self._slots = asyncio.Semaphore(self._parallel)
         try:
             while lane.jobs:
-                turn, position, on_done = lane.jobs[0]
+                turn, position, on_done, participants = lane.jobs[0]
                 try:
                     async with self._slots:
-                        await self._work(turn, position, on_done)
+                        await self._work(turn, position, on_done, participants)
                 except Exception:  # a bug in one turn must not stop the others
                     self.failed += 1
                     log.exception("memory_work_crashed")

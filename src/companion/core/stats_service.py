@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from uuid import UUID
 
 from companion.core.turn_keeper import TurnKeeper
+from companion.domain.provenance import is_observation
 from companion.ports.conversation_store import ConversationStore
 from companion.ports.memory_store import MemoryStore
 from companion.ports.stats_source import StatsSource
@@ -64,13 +65,16 @@ class StatsService:
         return _snapshot(self._batching)
 
     async def memory(self, user_id: UUID) -> dict[str, object]:
-        """How many memories this user has, by category and by embedding model."""
-        by_category = Counter(m.category.value for m in await self._memories.list(user_id))
+        """How many memories this user has, by category and by embedding model, and how
+        many of their turns are kept for retrieval (observations, counted apart)."""
+        stored = await self._memories.list(user_id)
+        by_category = Counter(m.category.value for m in stored if not is_observation(m))
         models = await self._memories.embedding_models(user_id)
         return {
             "user_id": str(user_id),
             "total": sum(by_category.values()),
             "by_category": dict(sorted(by_category.items())),
+            "turns_kept": sum(1 for m in stored if is_observation(m)),
             "embedding_models": {
                 ("none" if model is None else model): n
                 for model, n in sorted(models.items(), key=lambda item: str(item[0]))

@@ -171,7 +171,12 @@ class TurnService:
         if current is None or session.handed_on:
             return
         session.handed_on = True
-        self._worker.submit(current.journalled, position=current.position, on_done=session.absorb)
+        self._worker.submit(
+            current.journalled,
+            position=current.position,
+            on_done=session.absorb,
+            participants=session.profile.participants,
+        )
 
     async def work_now(self, session: Session) -> tuple[SaveResult, ...] | None:
         """Hand the current turn's memory work on and wait for it: what it changed, or
@@ -194,7 +199,12 @@ class TurnService:
             done = True
 
         session.handed_on = True
-        self._worker.submit(current.journalled, position=current.position, on_done=absorb)
+        self._worker.submit(
+            current.journalled,
+            position=current.position,
+            on_done=absorb,
+            participants=session.profile.participants,
+        )
         await self._worker.drain(user_id=session.user_id)
         return tuple(changed) if done else None
 

@@ -24,6 +24,7 @@ from datetime import datetime
 from companion.domain.answer_type import may_answer
 from companion.domain.errors import InvalidInput
 from companion.domain.models import Candidate, Memory, ScoredMemory
+from companion.domain.provenance import is_observation, source_turns, turn_of
 from companion.domain.query import QueryFocus
 from companion.domain.temporal import MAX_SLACK_DAYS, said_within
 
@@ -224,8 +225,33 @@ def rank(
         )
         value = (value + bonus(cand.memory)) / scale
         scored.append(ScoredMemory(memory=cand.memory, score=min(max(value, 0.0), 1.0)))
+    scored = reinforce(scored)
     scored.sort(key=lambda s: (-s.score, str(s.memory.id)))
     return scored[:limit]
+
+
+def reinforce(scored: Sequence[ScoredMemory]) -> list[ScoredMemory]:
+    """A memory and the kept turn it came from are one finding, not two: the memory takes
+    the better of the two scores and the turn's observation leaves the list. An
+    observation whose turn no listed memory came from stays as it is."""
+    observed = {turn_of(s.memory): i for i, s in enumerate(scored) if turn_of(s.memory)}
+    if not observed:
+        return list(scored)
+    merged: set[int] = set()
+    out: list[ScoredMemory] = []
+    for s in scored:
+        if is_observation(s.memory):
+            out.append(s)
+            continue
+        best = s.score
+        for turn in source_turns(s.memory):
+            i = observed.get(turn)
+            if i is not None:
+                merged.add(i)
+                best = max(best, scored[i].score)
+        out.append(s if best == s.score else ScoredMemory(memory=s.memory, score=best))
+    dropped = {id(scored[i]) for i in merged}
+    return [s for s in out if id(s) not in dropped]
 
 
 def _focus_bonus(

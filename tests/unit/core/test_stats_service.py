@@ -80,5 +80,6 @@ async def test_sources_are_reported_as_they_count() -> None:
         "user_id": str(ADA),
         "total": 0,
         "by_category": {},
+        "turns_kept": 0,
         "embedding_models": {},
     }

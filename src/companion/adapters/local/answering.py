@@ -63,7 +63,7 @@ def answer_question(
         return _everything(memories, profile)
     if question.kind is QuestionKind.OPEN:
         best = _best_overlap(question.terms, memories)
-        return f"Here's what I remember: {best.text}." if best else "I don't know that yet."
+        return _remembered(best) if best else "I don't know that yet."
     # Per key the most recent memory; listed in the order they were first told.
     latest: dict[str, tuple[int, Memory]] = {}
     for index, memory in enumerate(memories):
@@ -78,9 +78,17 @@ def answer_question(
         unkeyed = [memory for memory in memories if memory.key is None]
         best = _best_overlap(question.terms, unkeyed)
         if best:
-            return f"Here's what I remember: {best.text}."
+            return _remembered(best)
         return f"I don't know that yet \u2014 you haven't told me {question.topic}."
     return f"Yes \u2014 {answer[:1].lower()}{answer[1:]}" if question.yes_no else answer
+
+
+def _remembered(memory: Memory) -> str:
+    """A memory given back: a kept turn is quoted with the day it was said."""
+    if memory.category is MemoryCategory.OBSERVATION:
+        said = memory.text.strip().rstrip(".")
+        return f"You told me on {memory.created_at:%-d %B %Y}: \u201c{said}.\u201d"
+    return f"Here's what I remember: {memory.text}."
 
 
 def _recency(memory: Memory) -> tuple[datetime, datetime, str]:
