@@ -43,7 +43,7 @@ from companion.domain.errors import (
     EmbeddingUnavailable,
     StoreError,
 )
-from companion.domain.models import ConversationTurn, Memory, UserProfile
+from companion.domain.models import ConversationTurn, Memory, Role, UserProfile
 from companion.domain.provenance import is_observation
 from companion.domain.text import search_tail
 from companion.domain.validation import MAX_QUERY
@@ -305,7 +305,7 @@ class MemoryWorker:
 
     async def _position(self, turn: ConversationTurn) -> int:
         turns = await self._conversations.turns(turn.user_id, turn.session_id)
-        ids = [t.id for t in turns]
+        ids = [t.id for t in turns if t.role is Role.USER]  # as TurnService counts them
         return ids.index(turn.id) if turn.id in ids else len(ids)
 
     async def _fold_into_profile(

@@ -89,7 +89,9 @@ class TurnService:
                     await self._settle(session.user_id, everything=False)
             except StoreUnavailable as exc:  # the reply goes on, without memories
                 await self._keep(session, journalled, exc)
-        position = session.turns - 1  # every turn of this session was counted here
+        # Its place among what the user said in this session (the companion's replies are
+        # not memories): retrieval's neighbours are the user's turns just before and after.
+        position = sum(1 for t in session.transcript if t.role is Role.USER) - 1
         profile = session.profile  # kept current by the memory work (Session.absorb)
         # Everything memory-related that the reply waits for ends here.
         self.critical_path_ms.append((time.perf_counter() - started) * 1000)

@@ -19,6 +19,7 @@ from companion import (
     Companion,
     InvalidInput,
     InvalidUserId,
+    MemoryCategory,
     NotFound,
     load_settings,
 )
@@ -173,3 +174,18 @@ def test_the_reference_page_covers_every_public_name_and_call() -> None:
         for attr in vars(cls):
             if not attr.startswith("_"):
                 assert attr in page, f"docs/library.md lacks {cls.__name__}.{attr}"
+
+
+async def test_the_turns_a_user_says_are_kept_at_consecutive_places_in_their_session(
+    opened: Companion,
+) -> None:
+    # Retrieval brings in what was said just before and after a match (one place either
+    # side): the companion's replies in between must not leave gaps in the places.
+    said = ["I went hiking in the Alps.", "It rained the whole time.", "We still loved it."]
+    async with opened.conversation("ada") as talk:
+        for text in said:
+            await talk.reply(text)
+    kept = await opened.memories("ada", category=MemoryCategory.OBSERVATION)
+    assert sorted((m.position, m.text) for m in kept) == list(enumerate(said))
+    found = await opened.recall("ada", "hiking in the Alps", limit=3)
+    assert {s.memory.text for s in found} >= set(said[:2])  # the match and its neighbour
