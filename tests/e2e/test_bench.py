@@ -53,6 +53,23 @@ def test_locomo_with_the_embeddings_down_answers_every_question_lexically(
     assert "query_embedding_unavailable_searching_lexically" in result.stderr
 
 
+def test_locomo_end_to_end_says_every_turn_and_counts_by_provenance(run: Run, locomo: Path) -> None:
+    args = ("bench", "locomo", "--data", str(locomo), "--conversations", "1", "--json")
+    result = run(*args, "--end-to-end", timeout=600)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["end_to_end"] is True and report["unit"] == "dialog"
+    assert report["questions"] == 197
+    # Every one of the 419 turns is kept, and the offline extractor adds a few memories.
+    assert report["memories"] > 419
+    recall = report["recall"]["all"]
+    # Found only through provenance (the turn ids in each memory): nothing counted by hand.
+    assert recall["10"] >= 70
+    assert recall["5"] <= recall["10"] <= recall["25"] <= recall["50"]
+    observation = run(*args, "--end-to-end", "--unit", "observation")
+    assert observation.returncode == 2 and "--unit dialog" in observation.stderr
+
+
 def test_bench_rejects_bad_options(run: Run, locomo: Path, tmp_path: Path) -> None:
     bad_k = run("bench", "locomo", "--data", str(locomo), "--k", "5,x")
     assert bad_k.returncode == 2 and "--k" in bad_k.stderr

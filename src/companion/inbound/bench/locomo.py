@@ -16,12 +16,15 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from companion.core import MemoryService, ProfileService, RAGService
+from companion.core import ChatService, MemoryService, MemoryWorker, ProfileService, RAGService
 from companion.domain.keys import slugify
-from companion.domain.models import MemoryCandidate, MemoryCategory, MemorySource
-from companion.inbound.bench.locomo_data import Conversation, Unit
+from companion.domain.models import Memory, MemoryCandidate, MemoryCategory, MemorySource, Role
+from companion.domain.provenance import source_turns
+from companion.inbound.bench.locomo_data import Conversation, Item, Unit
 from companion.inbound.bench.progress import Progress
 from companion.inbound.bench.stats import percentiles_ms
+from companion.ports.conversation_store import ConversationStore
+from companion.ports.memory_store import MemoryStore
 
 _NAMESPACE = uuid.UUID("1c0c0b5e-6a53-4a0e-9d59-0d1f7a1e2b3c")
 
@@ -74,7 +77,6 @@ async def run_locomo(
     latencies: list[float] = []
     ingested = 0
     ingest_seconds = 0.0
-    deepest = max(ks)
     for conv in conversations:
         user = uuid.uuid5(_NAMESPACE, f"locomo:{conv.sample_id}:{unit}")
         await profiles.set_participants(user, conv.speakers if participants else ())
@@ -83,23 +85,66 @@ async def run_locomo(
         ingest_seconds += time.perf_counter() - started
         ingested += len(sources)
         set_clock(conv.last_session_at + timedelta(days=1))
-        conv_tally = _Tally(ks=ks)
-        for question in conv.questions:
-            if not question.evidence:
-                continue
-            began = time.perf_counter()
-            found = await rag.retrieve(user, question.text, limit=deepest, record_access=False)
-            latencies.append(time.perf_counter() - began)
-            retrieved = [sources.get(s.memory.id, ()) for s in found]
-            recalls = {k: recall_at(retrieved, question.evidence, k) for k in ks}
-            groups = ["all", f"cat{question.category}"]
-            if 1 <= question.category <= 4:
-                groups.append("cat1_4")
-            tally.add(groups, recalls)
-            conv_tally.add(["all"], recalls)
-            if progress is not None:
-                progress.advance(1, f"{conv.sample_id} questions")
-        per_conversation[conv.sample_id] = conv_tally.percent("all")
+        per_conversation[conv.sample_id] = await _ask(
+            conv, user, _by_id(sources), rag, tally, latencies, progress
+        )
+    return _report(
+        unit, conversations, ingested, ingest_seconds, tally, per_conversation, latencies
+    )
+
+
+def _by_id(sources: dict[UUID, tuple[str, ...]]) -> Callable[[Memory], tuple[str, ...]]:
+    """A memory's dialog ids, looked up by its id (the memories the bench stored itself)."""
+    return lambda memory: sources.get(memory.id, ())
+
+
+def _by_provenance(dialog_ids: dict[str, tuple[str, ...]]) -> Callable[[Memory], tuple[str, ...]]:
+    """A memory's dialog ids: those of the turns in its provenance."""
+    return lambda memory: tuple(
+        d for turn in source_turns(memory) for d in dialog_ids.get(turn, ())
+    )
+
+
+async def _ask(
+    conv: Conversation,
+    user: UUID,
+    sources_of: Callable[[Memory], tuple[str, ...]],
+    rag: RAGService,
+    tally: _Tally,
+    latencies: list[float],
+    progress: Progress | None,
+) -> dict[str, float]:
+    """Ask every question with evidence through the reply's retrieval; the
+    conversation's recall. A retrieved memory counts by ``sources_of`` it."""
+    deepest = max(tally.ks)
+    conv_tally = _Tally(ks=tally.ks)
+    for question in conv.questions:
+        if not question.evidence:
+            continue
+        began = time.perf_counter()
+        found = await rag.retrieve(user, question.text, limit=deepest, record_access=False)
+        latencies.append(time.perf_counter() - began)
+        retrieved = [sources_of(s.memory) for s in found]
+        recalls = {k: recall_at(retrieved, question.evidence, k) for k in tally.ks}
+        groups = ["all", f"cat{question.category}"]
+        if 1 <= question.category <= 4:
+            groups.append("cat1_4")
+        tally.add(groups, recalls)
+        conv_tally.add(["all"], recalls)
+        if progress is not None:
+            progress.advance(1, f"{conv.sample_id} questions")
+    return conv_tally.percent("all")
+
+
+def _report(
+    unit: Unit,
+    conversations: Sequence[Conversation],
+    ingested: int,
+    ingest_seconds: float,
+    tally: _Tally,
+    per_conversation: dict[str, dict[str, float]],
+    latencies: list[float],
+) -> dict[str, Any]:
     categories = sorted(g for g in tally.counts if g.startswith("cat") and g != "cat1_4")
     return {
         "unit": unit,
@@ -147,3 +192,78 @@ async def _ingest(
         if progress is not None:
             progress.advance(1, f"{conv.sample_id} ingest")
     return sources
+
+
+async def run_locomo_end_to_end(
+    conversations: Sequence[Conversation],
+    *,
+    ks: Sequence[int],
+    chat: ChatService,
+    worker: MemoryWorker,
+    journal: ConversationStore,
+    memories: MemoryStore,
+    profiles: ProfileService,
+    rag: RAGService,
+    set_clock: Callable[[datetime], None],
+    progress: Progress | None = None,
+    participants: bool = True,
+) -> dict[str, Any]:
+    """LoCoMo through the product's own path: each conversation is one user's sessions,
+    every turn (either speaker's, named: "Caroline: ...") said to the companion through
+    ``ChatService.turn`` as ``chat`` does, its memory work (extraction, the kept turn) done
+    by the worker; then each question through the reply's retrieval. A retrieved memory
+    counts by the dialog ids of the turns in its provenance."""
+    tally = _Tally(ks=ks)
+    per_conversation: dict[str, dict[str, float]] = {}
+    latencies: list[float] = []
+    ingested = 0
+    ingest_seconds = 0.0
+    for conv in conversations:
+        user = uuid.uuid5(_NAMESPACE, f"locomo-end-to-end:{conv.sample_id}")
+        await profiles.set_participants(user, conv.speakers if participants else ())
+        started = time.perf_counter()
+        dialog_ids = await _say_everything(conv, user, chat, worker, journal, set_clock, progress)
+        ingest_seconds += time.perf_counter() - started
+        ingested += await memories.count(user)
+        set_clock(conv.last_session_at + timedelta(days=1))
+
+        per_conversation[conv.sample_id] = await _ask(
+            conv, user, _by_provenance(dialog_ids), rag, tally, latencies, progress
+        )
+    report = _report(
+        "dialog", conversations, ingested, ingest_seconds, tally, per_conversation, latencies
+    )
+    return {**report, "end_to_end": True}
+
+
+async def _say_everything(
+    conv: Conversation,
+    user: UUID,
+    chat: ChatService,
+    worker: MemoryWorker,
+    journal: ConversationStore,
+    set_clock: Callable[[datetime], None],
+    progress: Progress | None,
+) -> dict[str, tuple[str, ...]]:
+    """Say every dialog turn, a session per LoCoMo session, each turn a second after the
+    last; returns journalled turn id -> the dialog ids it stands for."""
+    said: list[tuple[str, ...]] = []
+    sessions: dict[str, list[Item]] = {}
+    for item in conv.dialog:
+        sessions.setdefault(item.thread, []).append(item)
+    for items in sessions.values():
+        set_clock(items[0].said_at)
+        session = await chat.start(user)
+        for i, item in enumerate(items):
+            set_clock(item.said_at + timedelta(seconds=i))
+            await chat.turn(session, item.text)
+            said.append(item.sources)
+            if progress is not None:
+                progress.advance(1, f"{conv.sample_id} ingest")
+        set_clock(items[-1].said_at + timedelta(seconds=len(items)))
+        await chat.end(session)
+    await worker.drain()
+    turns = [t for t in await journal.recent_turns(user, 2**62) if t.role is Role.USER]
+    if len(turns) != len(said):
+        raise RuntimeError(f"{conv.sample_id}: {len(said)} turns said, {len(turns)} journalled")
+    return {str(t.id): sources for t, sources in zip(turns, said, strict=True)}

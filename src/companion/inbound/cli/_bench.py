@@ -12,7 +12,7 @@ from dependency_injector import providers
 
 from companion.domain.errors import InvalidInput
 from companion.inbound.bench.latency import run_latency
-from companion.inbound.bench.locomo import run_locomo
+from companion.inbound.bench.locomo import run_locomo, run_locomo_end_to_end
 from companion.inbound.bench.locomo_data import load_locomo
 from companion.inbound.bench.outage import DownEmbedder
 from companion.inbound.bench.progress import Progress
@@ -81,6 +81,30 @@ async def _run(args: argparse.Namespace, container: Any, clock: Any) -> dict[str
         total = sum(
             len(c.items(unit)) + sum(1 for q in c.questions if q.evidence) for c in conversations
         )
+        if args.end_to_end:
+            if unit != "dialog":
+                raise InvalidInput("--end-to-end says the dialog turns: it takes --unit dialog")
+            if args.embeddings_down:
+                raise InvalidInput("--end-to-end and --embeddings-down do not go together yet")
+            return await run_locomo_end_to_end(
+                conversations,
+                ks=ks,
+                chat=services.chat(),
+                worker=services.memory_worker(),
+                journal=container.gateways.conversation_store(),
+                memories=container.gateways.memory_store(),
+                profiles=services.profiles(),
+                rag=services.rag(),
+                set_clock=clock.set,
+                progress=Progress(
+                    sum(
+                        len(c.dialog) + sum(1 for q in c.questions if q.evidence)
+                        for c in conversations
+                    ),
+                    "locomo end-to-end",
+                ),
+                participants=not args.no_participants,
+            )
         memories = services.memories()  # ingest embeds as usual
         if args.embeddings_down:
             embedder = container.gateways.embedder()

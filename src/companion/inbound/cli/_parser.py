@@ -141,6 +141,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="ask the questions as during an embeddings outage (memories embedded as usual;"
         " no query can be, so retrieval is lexical)",
     )
+    locomo.add_argument(
+        "--end-to-end",
+        action="store_true",
+        help="say every dialog turn through the chat's own turn path (journal, memory work,"
+        " kept turns) and count what retrieval finds by its provenance",
+    )
     latency = benchmarks.add_parser(
         "latency",
         parents=[common, as_json, backends],
