@@ -187,3 +187,21 @@ async def test_an_erasure_waits_for_no_one_and_erases_nothing_while_another_proc
     if backend == "postgres":  # a release rides the user's next batch: send it now
         await opened.container.gateways.write_behind().flush(ada)
     assert (await opened.erase_user(ada)).memories == 2  # the memory, and the turn kept
+
+
+async def test_forgetting_a_memory_leaves_neither_it_nor_the_turn_it_came_from_findable(
+    opened: Companion,
+) -> None:
+    ada = uuid.uuid4()
+    async with opened.conversation(ada) as talk:
+        await talk.reply("I live in Paris.")
+        await talk.reply("I love the sea.")
+    assert any("Paris" in s.memory.text for s in await opened.recall(ada, "Paris"))
+    async with opened.conversation(ada) as talk:
+        await talk.reply("Forget that I live in Paris.")
+    assert not any(
+        "Paris" in s.memory.text for s in await opened.recall(ada, "where do I live Paris")
+    )
+    assert any("sea" in s.memory.text for s in await opened.recall(ada, "the sea"))
+    # The journal keeps what was said (the export has it); no search reads the journal.
+    assert any("Paris" in t.text for t in (await opened.export_user(ada)).turns)
