@@ -41,7 +41,14 @@ def test_forgetting_a_memory_forgets_the_turn_it_came_from(run: Run) -> None:
     # The memory and its turn are one finding: the memory, once.
     assert [m["text"] for m in json.loads(before) if "Paris" in m["text"]] == ["Lives in Paris"]
 
-    assert run("chat", "--user", "ada", stdin="Forget that I live in Paris.\n").returncode == 0
+    forgot = run("chat", "--user", "ada", stdin="Forget that I live in Paris.\n")
+    assert forgot.returncode == 0
+    assert "Paris" in forgot.stdout.splitlines()[0]  # the greeting, before it was forgotten
+    # Neither the next greeting nor any session summary brings it back.
+    again = run("chat", "--user", "ada", stdin="hello\n")
+    assert "Paris" not in again.stdout, again.stdout
+    exported = json.loads(run("users", "export", "--user", "ada").stdout)
+    assert not any("Paris" in json.dumps(s) for s in exported["summaries"])
     after = json.loads(run("memories", "search", "--user", "ada", "Paris", "--json").stdout)
     assert not any("Paris" in m["text"] for m in after), after
     assert any(

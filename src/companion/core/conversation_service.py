@@ -183,6 +183,7 @@ class ConversationService:
             started_at=session.started_at,
             ended_at=self._clock.now(),
             open_threads=open_threads,
+            forgotten=session.forgotten,
         )
         await self._conversations.save_summary(summary)
         # It ended now, so it is the latest: the next greeting reads it from the cache.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import builtins
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from uuid import UUID
@@ -16,11 +16,13 @@ from companion.core.cache_aside import (
     RECENT_MEMORIES,
     RECENT_MEMORIES_TTL_SECONDS,
     CacheAside,
+    greeting_key,
     recent_memories_key,
 )
 from companion.core.rag_service import RAGService, participants_of
 from companion.domain.changes import Change, SaveResult, dedupe_key
 from companion.domain.errors import Conflict, InvalidInput, NotFound
+from companion.domain.greetings import without_forgotten
 from companion.domain.keys import forget_names
 from companion.domain.models import (
     ConversationTurn,
@@ -44,6 +46,7 @@ from companion.domain.reconcile import Action, is_restatement, merge_timelines, 
 from companion.domain.validation import MAX_KEY, require_aware, validate_candidate, validate_text
 from companion.ports.cache import Cache
 from companion.ports.clock import Clock
+from companion.ports.conversation_store import ConversationStore
 from companion.ports.embedder import Embedder
 from companion.ports.memory_store import MemoryStore
 from companion.ports.profile_store import ProfileStore
@@ -53,6 +56,8 @@ log = structlog.get_logger(__name__)
 _REINDEX_BATCH = 64
 # Cosine above which a free-form note may be a restatement (it must also add no word).
 RESTATEMENT_FLOOR = 0.9
+# Every summary of a user (the stores take a 64-bit limit).
+_ALL_SUMMARIES = 2**62
 
 
 class MemoryService:
@@ -70,7 +75,11 @@ class MemoryService:
         rag: RAGService,
         clock: Clock,
         cache: Cache | None = None,
+        conversations: Callable[[], ConversationStore] | None = None,
     ) -> None:
+        """``conversations`` gives the store of session summaries (when first needed), so
+        that what is forgotten is taken out of them too (and of the next greeting)."""
+        self._conversations = conversations
         self._store = store
         self._embedder = embedder
         self._profiles = profiles
@@ -178,8 +187,10 @@ class MemoryService:
         return results
 
     async def _forget_sources(self, user_id: UUID, memory: Memory) -> None:
-        """Forget the observations of the turns a forgotten memory came from: what the user
-        said there must not be found again once they asked to forget it."""
+        """Forget the observations of the turns a forgotten memory came from (what the user
+        said there must not be found again once they asked to forget it), and take it out
+        of the session summaries and so of the next greeting."""
+        await self._forget_in_summaries(user_id, memory)
         for turn in source_turns(memory):
             try:
                 turn_id = UUID(turn)
@@ -239,6 +250,19 @@ class MemoryService:
             ):
                 return found.memory
         return None
+
+    async def _forget_in_summaries(self, user_id: UUID, memory: Memory) -> None:
+        if self._conversations is None:
+            return
+        store = self._conversations()
+        changed = False
+        for summary in await store.summaries(user_id, _ALL_SUMMARIES):
+            scrubbed = without_forgotten(summary, [memory])
+            if scrubbed is not None:
+                await store.save_summary(scrubbed)
+                changed = True
+        if changed:  # the cached greeting is the latest summary's
+            await self._cached.invalidate(greeting_key(user_id))
 
     @staticmethod
     def _new_memory(

@@ -7,8 +7,10 @@ only adds the time that has passed, so it needs no model call.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from uuid import UUID
 
@@ -77,9 +79,14 @@ def summarize_session(
     started_at: datetime,
     ended_at: datetime,
     open_threads: Sequence[str] = (),
+    forgotten: Sequence[Memory] = (),
 ) -> ConversationSummary:
-    """A deterministic summary of a session: what was learned, and the greeting for next time."""
-    user_turns = [t for t in turns if t.role is Role.USER]
+    """A deterministic summary of a session: what was learned, and the greeting for next time.
+
+    ``forgotten`` are the memories the session forgot: no turn naming them is quoted.
+    """
+    # A turn naming what was forgotten (the request to forget it, too) is never quoted.
+    user_turns = [t for t in turns if t.role is Role.USER and not mentions_any(t.text, forgotten)]
     ranked = sorted(learned, key=lambda m: (-m.importance, m.created_at, str(m.id)))
     topics = tuple(describe_for_user(m) for m in ranked[:_MAX_TOPICS])
     threads = tuple(open_threads) or _open_threads(ranked[_MAX_TOPICS:])
@@ -90,6 +97,8 @@ def summarize_session(
         quoted = _quote(user_turns[-1].text)
         summary = f'We chatted; the last thing you said was "{quoted}".'
         reference = f'Last time, the last thing you said was "{quoted}".'
+    elif any(t.role is Role.USER for t in turns):
+        summary, reference = _CHATTED
     else:
         summary = "We only said hello."
         reference = "Last time we only said hello."
@@ -104,6 +113,41 @@ def summarize_session(
         topics=topics,
         open_threads=threads,
         next_greeting=reference,
+    )
+
+
+_CHATTED = ("We chatted.", "Last time we chatted.")
+
+
+def mentions_any(text: str, memories: Sequence[Memory]) -> bool:
+    """Whether ``text`` names one of these memories: its value ("Paris"), or for a memory
+    without one its text, as whole words, whatever the case."""
+    for memory in memories:
+        named = (memory.value or memory.text).strip()
+        if named and re.search(rf"(?<!\w){re.escape(named)}(?!\w)", text, re.IGNORECASE):
+            return True
+    return False
+
+
+def without_forgotten(
+    summary: ConversationSummary, forgotten: Sequence[Memory]
+) -> ConversationSummary | None:
+    """``summary`` with every topic, open thread and quote naming a forgotten memory taken
+    out (its text and next greeting rebuilt from what is left), or None if it names none."""
+    pieces = (*summary.topics, *summary.open_threads, summary.summary, summary.next_greeting or "")
+    if not any(mentions_any(piece, forgotten) for piece in pieces):
+        return None
+    topics = tuple(t for t in summary.topics if not mentions_any(t, forgotten))
+    threads = tuple(t for t in summary.open_threads if not mentions_any(t, forgotten))
+    text: str = summary.summary
+    reference: str | None = summary.next_greeting
+    if topics:
+        text = f"You told me that {join_phrases(topics)}."
+        reference = f"Last time you told me that {join_phrases(topics)}."
+    elif mentions_any(summary.summary, forgotten) or summary.topics:
+        text, reference = _CHATTED
+    return replace(
+        summary, summary=text, next_greeting=reference, topics=topics, open_threads=threads
     )
 
 

@@ -46,6 +46,7 @@ class Session:
     # The profile as of the latest memory work (read once, at the start).
     profile: UserProfile
     learned: list[Memory] = field(default_factory=list)
+    forgotten: list[Memory] = field(default_factory=list)  # what it asked to forget
     turns: int = 0
     # Every turn recorded through this session, in order (what its summary is made of).
     transcript: list[ConversationTurn] = field(default_factory=list)
@@ -67,6 +68,7 @@ class Session:
     def absorb(self, results: Sequence[SaveResult], profile: UserProfile | None) -> None:
         """Take in what one turn's memory work changed: the memories, and the profile
         (``None``: the work did not read it, so the session's stays)."""
+        self.forgotten.extend(r.memory for r in results if r.change is Change.DELETED)
         forgotten = {r.memory.id for r in results if r.change is Change.DELETED}
         learned = [r.memory for r in results if r.change in (Change.ADDED, Change.UPDATED)]
         replaced = forgotten | {m.id for m in learned}

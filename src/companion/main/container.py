@@ -479,6 +479,7 @@ class Services(containers.DeclarativeContainer):
         profiles=gateways.profile_store,
         rag=rag,
         clock=gateways.clock,
+        conversations=gateways.conversation_store.provider,  # opened only if needed
     )
     profiles = providers.Factory(
         ProfileService, profiles=gateways.profile_store, users=users, clock=gateways.clock

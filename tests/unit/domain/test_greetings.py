@@ -7,7 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from companion.domain.greetings import compose_greeting, elapsed_phrase, summarize_session
+from companion.domain.greetings import (
+    compose_greeting,
+    elapsed_phrase,
+    summarize_session,
+    without_forgotten,
+)
 from companion.domain.models import (
     ConversationTurn,
     GreetingKind,
@@ -117,3 +122,28 @@ def test_plans_left_out_of_the_topics_are_picked_up_next_time() -> None:
     greeting = compose_greeting(user_id=USER, profile=None, last_summary=summary, now=T)
     assert "You also mentioned you have an exam tomorrow." in greeting.text
     assert "sister called Zara" in greeting.text  # the topics are still there
+
+
+def test_a_forgotten_memory_leaves_the_summary_and_the_next_greeting() -> None:
+    home = learned("location.home", "Paris", "Lives in Paris", 8)
+    sea = learned("likes.sea", "the sea", "Loves the sea", 5)
+    told = summarize_session(
+        user_id=USER, session_id=SESSION, turns=[], learned=[home, sea], started_at=T, ended_at=T
+    )
+    assert "Paris" in told.summary
+    scrubbed = without_forgotten(told, [home])
+    assert scrubbed is not None
+    assert "Paris" not in f"{scrubbed.summary} {scrubbed.next_greeting} {scrubbed.topics}"
+    assert "sea" in scrubbed.summary and scrubbed.id == told.id
+    assert without_forgotten(scrubbed, [home]) is None  # nothing left to take out
+    # The session that asked to forget never quotes the request (whatever its case).
+    quiet = summarize_session(
+        user_id=USER,
+        session_id=SESSION,
+        turns=[turn("Forget that I live in paris.")],
+        learned=[],
+        started_at=T,
+        ended_at=T,
+        forgotten=[home],
+    )
+    assert (quiet.summary, quiet.next_greeting) == ("We chatted.", "Last time we chatted.")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -72,33 +72,71 @@ async def run_locomo(
     With ``participants`` the two speakers are named as the user's participants, so their
     names are masked when embedding, as for any user whose people are known.
     """
+
+    async def ingest(conv: Conversation, user: UUID) -> tuple[SourcesOf, int]:
+        sources = await _ingest(conv, unit, user, memories, set_clock, progress)
+        return _by_id(sources), len(sources)
+
+    return await _bench(
+        conversations,
+        unit=unit,
+        ks=ks,
+        user_key=f"locomo:{{}}:{unit}",
+        ingest=ingest,
+        profiles=profiles,
+        rag=rag,
+        set_clock=set_clock,
+        progress=progress,
+        participants=participants,
+    )
+
+
+# What a retrieved memory stands for: the dialog ids it counts as.
+SourcesOf = Callable[[Memory], tuple[str, ...]]
+
+
+async def _bench(
+    conversations: Sequence[Conversation],
+    *,
+    unit: Unit,
+    ks: Sequence[int],
+    user_key: str,
+    ingest: Callable[[Conversation, UUID], Awaitable[tuple[SourcesOf, int]]],
+    profiles: ProfileService,
+    rag: RAGService,
+    set_clock: Callable[[datetime], None],
+    progress: Progress | None,
+    participants: bool,
+) -> dict[str, Any]:
+    """Each conversation as one user (``user_key`` formatted with its id): ``ingest`` it,
+    then ask its questions the day after its last session; the report."""
     tally = _Tally(ks=ks)
     per_conversation: dict[str, dict[str, float]] = {}
     latencies: list[float] = []
     ingested = 0
     ingest_seconds = 0.0
     for conv in conversations:
-        user = uuid.uuid5(_NAMESPACE, f"locomo:{conv.sample_id}:{unit}")
+        user = uuid.uuid5(_NAMESPACE, user_key.format(conv.sample_id))
         await profiles.set_participants(user, conv.speakers if participants else ())
         started = time.perf_counter()
-        sources = await _ingest(conv, unit, user, memories, set_clock, progress)
+        sources_of, stored = await ingest(conv, user)
         ingest_seconds += time.perf_counter() - started
-        ingested += len(sources)
+        ingested += stored
         set_clock(conv.last_session_at + timedelta(days=1))
         per_conversation[conv.sample_id] = await _ask(
-            conv, user, _by_id(sources), rag, tally, latencies, progress
+            conv, user, sources_of, rag, tally, latencies, progress
         )
     return _report(
         unit, conversations, ingested, ingest_seconds, tally, per_conversation, latencies
     )
 
 
-def _by_id(sources: dict[UUID, tuple[str, ...]]) -> Callable[[Memory], tuple[str, ...]]:
+def _by_id(sources: dict[UUID, tuple[str, ...]]) -> SourcesOf:
     """A memory's dialog ids, looked up by its id (the memories the bench stored itself)."""
     return lambda memory: sources.get(memory.id, ())
 
 
-def _by_provenance(dialog_ids: dict[str, tuple[str, ...]]) -> Callable[[Memory], tuple[str, ...]]:
+def _by_provenance(dialog_ids: dict[str, tuple[str, ...]]) -> SourcesOf:
     """A memory's dialog ids: those of the turns in its provenance."""
     return lambda memory: tuple(
         d for turn in source_turns(memory) for d in dialog_ids.get(turn, ())
@@ -108,7 +146,7 @@ def _by_provenance(dialog_ids: dict[str, tuple[str, ...]]) -> Callable[[Memory],
 async def _ask(
     conv: Conversation,
     user: UUID,
-    sources_of: Callable[[Memory], tuple[str, ...]],
+    sources_of: SourcesOf,
     rag: RAGService,
     tally: _Tally,
     latencies: list[float],
@@ -213,25 +251,22 @@ async def run_locomo_end_to_end(
     ``ChatService.turn`` as ``chat`` does, its memory work (extraction, the kept turn) done
     by the worker; then each question through the reply's retrieval. A retrieved memory
     counts by the dialog ids of the turns in its provenance."""
-    tally = _Tally(ks=ks)
-    per_conversation: dict[str, dict[str, float]] = {}
-    latencies: list[float] = []
-    ingested = 0
-    ingest_seconds = 0.0
-    for conv in conversations:
-        user = uuid.uuid5(_NAMESPACE, f"locomo-end-to-end:{conv.sample_id}")
-        await profiles.set_participants(user, conv.speakers if participants else ())
-        started = time.perf_counter()
-        dialog_ids = await _say_everything(conv, user, chat, worker, journal, set_clock, progress)
-        ingest_seconds += time.perf_counter() - started
-        ingested += await memories.count(user)
-        set_clock(conv.last_session_at + timedelta(days=1))
 
-        per_conversation[conv.sample_id] = await _ask(
-            conv, user, _by_provenance(dialog_ids), rag, tally, latencies, progress
-        )
-    report = _report(
-        "dialog", conversations, ingested, ingest_seconds, tally, per_conversation, latencies
+    async def ingest(conv: Conversation, user: UUID) -> tuple[SourcesOf, int]:
+        dialog_ids = await _say_everything(conv, user, chat, worker, journal, set_clock, progress)
+        return _by_provenance(dialog_ids), await memories.count(user)
+
+    report = await _bench(
+        conversations,
+        unit="dialog",
+        ks=ks,
+        user_key="locomo-end-to-end:{}",
+        ingest=ingest,
+        profiles=profiles,
+        rag=rag,
+        set_clock=set_clock,
+        progress=progress,
+        participants=participants,
     )
     return {**report, "end_to_end": True}
 
