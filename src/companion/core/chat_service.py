@@ -35,8 +35,9 @@ class ChatService:
     """Runs sessions: greets, answers each turn with relevant memories, remembers, summarises.
 
     The reply never waits for memory work. A turn is journalled before the reply and its
-    memories are made in the background by the :class:`MemoryWorker`; the next turn of the
-    same session waits for that work first, so a session always reads its own writes.
+    memories are made in the background by the :class:`MemoryWorker`; the next turn does
+    not wait for that work either: what was just said is in the session's history, which
+    the reply reads.
     """
 
     def __init__(
