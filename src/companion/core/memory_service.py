@@ -196,8 +196,9 @@ class MemoryService:
                 turn_id = UUID(turn)
             except ValueError:
                 continue  # metadata written by hand or by another tool: nothing to follow
-            if turn_id != memory.id:
-                await self._store.delete(user_id, observation_id(turn_id))
+            kept = observation_id(turn_id)
+            if kept != memory.id:  # a forgotten observation is its own turn: gone already
+                await self._store.delete(user_id, kept)
 
     async def _save_one(
         self,
