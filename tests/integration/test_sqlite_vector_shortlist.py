@@ -13,11 +13,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tests.conftest import make_memory
 
 from companion.adapters.sqlite import SqliteDatabase, SqliteMemoryStore
 from companion.adapters.sqlite._vector_index import VectorIndex, sign_bits
 from companion.adapters.sqlite.sqlite_memory_store import _INDEXES
-from companion.domain.models import Embedding, Memory, MemoryCategory, MemoryQuery
+from companion.domain.models import Embedding, Memory, MemoryQuery
 
 MODEL = "test-model"
 DIMS = 64
@@ -26,18 +27,6 @@ T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
 def unit(vector: np.ndarray) -> np.ndarray:
     return (vector / np.linalg.norm(vector)).astype(np.float32)
-
-
-def memory(user: uuid.UUID, text: str) -> Memory:
-    return Memory(
-        id=uuid.uuid4(),
-        user_id=user,
-        category=MemoryCategory.FACT,
-        text=text,
-        importance=5,
-        created_at=T0,
-        updated_at=T0,
-    )
 
 
 def dense(vector: np.ndarray, limit: int) -> MemoryQuery:
@@ -75,7 +64,7 @@ async def test_near_copies_are_found_first_with_their_exact_similarity(
     user = uuid.uuid4()
     stored: list[tuple[Memory, np.ndarray]] = []
     for i in range(400):
-        m, v = memory(user, f"note {i}"), unit(rng.standard_normal(DIMS))
+        m, v = make_memory(user, f"note {i}"), unit(rng.standard_normal(DIMS))
         await store.add(m, Embedding(MODEL, v))
         stored.append((m, v))
     for m, v in stored[::40]:
@@ -101,7 +90,7 @@ async def test_the_shortlist_follows_every_write_made_in_place(db: SqliteDatabas
     for step in range(600):
         action = int(rng.integers(0, 4)) if len(live) > 150 else 0
         if action <= 1:
-            m = memory(user, f"note {step}")
+            m = make_memory(user, f"note {step}")
             await store.add(m, Embedding(MODEL, unit(rng.standard_normal(DIMS))))
             live.append(m)
         elif action == 2:
@@ -140,10 +129,10 @@ async def test_the_shortlist_is_by_sign_so_it_starts_only_past_exact_up_to(
         with SqliteDatabase.open(db.path.with_name(f"{name}.db")) as other:
             _INDEXES[other] = index
             store = SqliteMemoryStore(other)
-            odd = memory(user, "the outlier")
+            odd = make_memory(user, "the outlier")
             await store.add(odd, Embedding(MODEL, outlier))
             for i, v in enumerate(same_signs):
-                await store.add(memory(user, f"same signs {i}"), Embedding(MODEL, v))
+                await store.add(make_memory(user, f"same signs {i}"), Embedding(MODEL, v))
             found = await store.candidates(user, dense(query, limit=1))
             answers[name] = found[0].memory.id == odd.id
     assert answers == {"exact": True, "shortlist": False}
